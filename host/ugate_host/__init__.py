@@ -1,0 +1,1 @@
+"""The CPython twin of ugate: the `ugate` command and the host platform."""

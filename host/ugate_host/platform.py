@@ -1,0 +1,35 @@
+"""The host platform (CPython on a Raspberry Pi or a desktop)."""
+import asyncio
+import os
+import signal
+import ssl
+
+from ugate.config import ConfigError
+
+
+class HostPlatform:
+    name = "cpython"
+    #: Defaults for the `limits` config section; a host has room to spare.
+    limits = {
+        "max_body_bytes": 16 * 1024 * 1024,  # Home Assistant's limit
+        "max_header_line": 8190,
+        "max_connections": 256,
+        "idle_timeout": 60,
+    }
+
+    def ssl_context(self, certfile, keyfile):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            ctx.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError("cannot load ssl_certificate/ssl_key: {}".format(exc))
+        return ctx
+
+    def on_stop_signal(self, stop):
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+
+    def secure_file(self, path):
+        """Owner-only permissions for files that hold secrets."""
+        os.chmod(path, 0o600)

@@ -1,0 +1,1 @@
+"""The HTTP faces: route sets registered on the Gateway app, one module each."""

@@ -1,0 +1,74 @@
+"""Build the gateway from a config and a platform, and run it.
+
+`platform` is the one object that knows the runtime (host or firmware): its
+default limits, how to make a TLS context, how to open a serial port, how to
+catch a stop signal. Nothing else in the core asks which runtime it is on.
+"""
+import asyncio
+
+from ugate import config as config_mod
+from ugate import log
+from ugate.api import rest
+from ugate.http.headers import SecurityHeaders
+from ugate.http.server import Gateway
+from ugate.hub import Hub
+
+_log = log.get("app")
+
+
+def create_app(hub):
+    app = Gateway()
+    limits = dict(hub.platform.limits)
+    for key, value in hub.config["limits"].items():
+        if value is not None:
+            limits[key] = value
+    app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
+                   limits["max_connections"], limits["idle_timeout"])
+    # Order matters: each layer sees the request after the ones before it.
+    app.layers = [SecurityHeaders()]
+    rest.setup(app, hub)
+    return app
+
+
+def url(conf):
+    host = conf["server_host"]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    scheme = "https" if conf["ssl_certificate"] else "http"
+    return "{}://{}:{}".format(scheme, host, conf["server_port"])
+
+
+async def serve(hub, app):
+    conf = hub.config
+    ssl = None
+    if conf["ssl_certificate"]:
+        ssl = hub.platform.ssl_context(conf["ssl_certificate"], conf["ssl_key"])
+    tasks = [asyncio.create_task(start(hub)) for start in hub.background]
+    hub.platform.on_stop_signal(app.shutdown)
+    _log.info("listening on {} ({})".format(url(conf), hub.platform.name))
+    try:
+        await app.start_server(conf["server_host"], conf["server_port"], ssl=ssl)
+    finally:
+        for task in tasks:
+            task.cancel()
+        hub.stop()
+
+
+def run(config_dir, overrides, platform):
+    """Load the config (ConfigError goes to the caller), print the URL and,
+    on first start, an owner token, then serve until stopped."""
+    conf = config_mod.load(config_dir, overrides)
+    log.configure(conf["log_level"], conf["log_file"])
+    hub = Hub(conf, config_dir, platform)
+    app = create_app(hub)
+    print("ugate {} on {}".format(hub.version, url(conf)))
+    if hub.tokens.is_empty():
+        # Printed once, on the console only (never logged): the owner needs
+        # one token to reach the API at all.
+        token = hub.tokens.create("owner")
+        print("Owner long-lived access token (shown once, stored hashed):")
+        print(token)
+    try:
+        asyncio.run(serve(hub, app))
+    except KeyboardInterrupt:
+        pass  # serve() has stopped the hub on its way out

@@ -1,0 +1,110 @@
+"""The few runtime differences between MicroPython and CPython, in one place.
+
+Everything else in the core imports what it needs from here instead of asking
+which interpreter it runs on.
+"""
+import binascii
+import hashlib
+import os
+import time
+
+try:
+    from collections import OrderedDict
+except ImportError:  # pragma: no cover - very small boards
+    from ucollections import OrderedDict  # noqa: F401
+
+# Some MicroPython ports count seconds from 2000-01-01; Unix time starts in 1970.
+EPOCH_OFFSET = 0 if time.gmtime(0)[0] == 1970 else 946684800
+
+try:
+    _time_ns = time.time_ns
+except AttributeError:  # pragma: no cover - ports without time_ns
+    def _time_ns():
+        return int(time.time()) * 1000000000
+
+try:
+    ticks_ms = time.ticks_ms
+    ticks_diff = time.ticks_diff
+except AttributeError:  # CPython
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+
+def now_us():
+    """Wall-clock time as integer microseconds since 1970 (floats are single
+    precision on many boards, so times stay integers until they are shown)."""
+    return _time_ns() // 1000 + EPOCH_OFFSET * 1000000
+
+
+def iso(us):
+    """ISO 8601 in UTC with microseconds and offset, as Home Assistant writes it."""
+    t = time.gmtime(us // 1000000 - EPOCH_OFFSET)
+    return "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:06d}+00:00".format(
+        t[0], t[1], t[2], t[3], t[4], t[5], us % 1000000)
+
+
+def epoch_float(us):
+    """Seconds since 1970 as a float (the WebSocket API's compressed states)."""
+    return us / 1000000
+
+
+def random_bytes(n):
+    return os.urandom(n)
+
+
+def hexlify(data):
+    return binascii.hexlify(data).decode()
+
+
+def token_hex(n):
+    return hexlify(os.urandom(n))
+
+
+def sha256_hex(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return hexlify(hashlib.sha256(data).digest())
+
+
+def b64encode(data):
+    return binascii.b2a_base64(data).strip()
+
+
+def b64decode(text):
+    """Standard base64; raises ValueError on bad input on both runtimes."""
+    try:
+        return binascii.a2b_base64(text)
+    except Exception:
+        raise ValueError("invalid base64")
+
+
+def equal(a, b):
+    """Constant-time comparison of two str or bytes secrets."""
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(b, str):
+        b = b.encode()
+    diff = len(a) ^ len(b)
+    if len(a) != len(b):
+        b = a
+    for x, y in zip(a, b):
+        diff |= x ^ y
+    return diff == 0
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid():
+    """A 26-character ULID (48-bit millisecond time + 80 random bits), the
+    format of Home Assistant context ids."""
+    n = (now_us() // 1000) << 80 | int.from_bytes(os.urandom(10), "big")
+    out = []
+    for _ in range(26):
+        out.append(_CROCKFORD[n & 31])
+        n >>= 5
+    out.reverse()
+    return "".join(out)

@@ -1,0 +1,175 @@
+"""Load and check `config.json`.
+
+Keys mirror Home Assistant's `http` integration where one exists. Every
+problem is reported as a ConfigError naming the file and the key; the caller
+prints it and exits non-zero.
+"""
+import json
+
+from ugate import store
+
+
+class ConfigError(Exception):
+    pass
+
+
+# Validators take (value, where) and return the normalised value or raise
+# ConfigError. `where` is the key's path for the message, e.g. 'limits.idle_timeout'.
+
+def _fail(where, expected, value):
+    raise ConfigError("key '{}': expected {}, got {}".format(where, expected, json.dumps(value)))
+
+
+def boolean(value, where):
+    if value is True or value is False:
+        return value
+    _fail(where, "true or false", value)
+
+
+def integer(lo=None, hi=None):
+    def check(value, where):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and (lo is None or value >= lo) and (hi is None or value <= hi):
+            return value
+        if lo is not None and hi is not None:
+            _fail(where, "an integer from {} to {}".format(lo, hi), value)
+        _fail(where, "an integer >= {}".format(lo) if lo is not None else "an integer", value)
+    return check
+
+
+def number(value, where):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    _fail(where, "a number", value)
+
+
+def string(value, where):
+    if isinstance(value, str) and value:
+        return value
+    _fail(where, "a non-empty string", value)
+
+
+def one_of(*choices):
+    def check(value, where):
+        if value in choices:
+            return value
+        _fail(where, "one of " + ", ".join(choices), value)
+    return check
+
+
+def optional(check):
+    def wrapped(value, where):
+        return None if value is None else check(value, where)
+    return wrapped
+
+
+def list_of(check):
+    def wrapped(value, where):
+        if not isinstance(value, list):
+            _fail(where, "a list", value)
+        return [check(item, "{}[{}]".format(where, i)) for i, item in enumerate(value)]
+    return wrapped
+
+
+def ip_network(value, where):
+    from ugate import ipnet  # imported here: most configs have no networks
+    try:
+        ipnet.parse_network(value)
+    except (ValueError, TypeError):
+        _fail(where, "an IP address or network like 192.168.1.0/24", value)
+    return value
+
+
+def section(schema):
+    """A nested object checked key by key against `schema`."""
+    def check(value, where):
+        if not isinstance(value, dict):
+            _fail(where, "an object", value)
+        return _check_keys(value, schema, where + ".")
+    return check
+
+
+# key: (validator, default)
+LIMITS = {
+    # None means the platform's default (lower on boards than on the host).
+    "max_body_bytes": (optional(integer(256)), None),
+    "max_header_line": (optional(integer(256)), None),
+    "max_connections": (optional(integer(1)), None),
+    "idle_timeout": (optional(integer(1)), None),
+}
+
+SCHEMA = {
+    # Home Assistant `http` integration keys.
+    "server_host": (string, "0.0.0.0"),
+    "server_port": (integer(1, 65535), 8123),
+    "ssl_certificate": (optional(string), None),
+    "ssl_key": (optional(string), None),
+    "cors_allowed_origins": (list_of(string), []),
+    "use_x_forwarded_for": (boolean, False),
+    "trusted_proxies": (list_of(ip_network), []),
+    "ip_ban_enabled": (boolean, True),
+    "login_attempts_threshold": (integer(-1), -1),
+    "trusted_networks": (list_of(ip_network), []),
+    # Home Assistant core keys, reported by /api/config.
+    "location_name": (string, "ugate"),
+    "latitude": (number, 0.0),
+    "longitude": (number, 0.0),
+    "elevation": (integer(), 0),
+    "unit_system": (one_of("metric", "us_customary"), "metric"),
+    "time_zone": (string, "UTC"),
+    # ugate's own keys.
+    "restore_state": (boolean, False),
+    "log_level": (one_of("debug", "info", "warning", "error"), "info"),
+    "log_file": (optional(string), None),
+    "limits": (section(LIMITS), {}),
+}
+
+
+def _check_keys(data, schema, prefix):
+    out = {}
+    for key in data:
+        if key not in schema:
+            raise ConfigError("unknown key '{}{}'".format(prefix, key))
+    for key, (check, default) in schema.items():
+        # Defaults pass through the validator too, which copies lists and
+        # fills nested sections.
+        out[key] = check(data[key] if key in data else default, prefix + key)
+    return out
+
+
+def validate(data):
+    """Check a parsed config object; returns it complete with defaults."""
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a JSON object")
+    conf = _check_keys(data, SCHEMA, "")
+    if bool(conf["ssl_certificate"]) != bool(conf["ssl_key"]):
+        raise ConfigError("keys 'ssl_certificate' and 'ssl_key' go together: set both or neither")
+    if conf["use_x_forwarded_for"] and not conf["trusted_proxies"]:
+        raise ConfigError("key 'use_x_forwarded_for' needs 'trusted_proxies' (the proxies allowed to set X-Forwarded-For)")
+    if conf["login_attempts_threshold"] == 0:
+        raise ConfigError("key 'login_attempts_threshold': expected -1 (never ban) or an integer >= 1, got 0")
+    return conf
+
+
+def load(config_dir, overrides=None):
+    """Read `config_dir/config.json` (absent means all defaults), apply
+    command-line overrides and check the result."""
+    path = store.join(config_dir, "config.json")
+    try:
+        text = store.read_text(path)
+    except OSError as exc:
+        if store.exists(path):
+            raise ConfigError("{}: cannot read the file ({})".format(path, exc))
+        text = "{}"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError("{}: not valid JSON ({})".format(path, exc))
+    if isinstance(data, dict) and overrides:
+        for key in overrides:
+            if overrides[key] is not None:
+                data[key] = overrides[key]
+    try:
+        return validate(data)
+    except ConfigError as exc:
+        raise ConfigError("{}: {}".format(path, exc))

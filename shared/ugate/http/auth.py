@@ -1,0 +1,38 @@
+"""Bearer authentication (ha-api.md 2.1): `Authorization: Bearer <token>`,
+the scheme spelled exactly so. Routes that need a user are wrapped in
+`requires_auth`; a failure answers 401 and is reported to the app, where the
+ban layer counts it."""
+from microdot import Response
+
+try:
+    from functools import wraps
+except ImportError:  # MicroPython
+    def wraps(wrapped):
+        return lambda wrapper: wrapper
+
+
+def bearer_token(request):
+    header = request.headers.get("Authorization")
+    if not header or not header.startswith("Bearer "):
+        return None
+    return header[7:].strip()
+
+
+def unauthorized(request):
+    request.app.login_failed(request)
+    return Response("401: Unauthorized", 401, {"Content-Type": "text/plain"})
+
+
+def requires_auth(tokens):
+    """Decorator factory: the route runs with `request.g.user` set, or the
+    request gets 401."""
+    def decorator(handler):
+        @wraps(handler)
+        async def wrapper(request, *args, **kwargs):
+            user = tokens.validate(bearer_token(request))
+            if user is None:
+                return unauthorized(request)
+            request.g.user = user
+            return await handler(request, *args, **kwargs)
+        return wrapper
+    return decorator

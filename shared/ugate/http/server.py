@@ -1,0 +1,149 @@
+"""The Microdot application ugate serves, with connection limits and a stack
+of layers run around every request, like Home Assistant's http middlewares.
+
+A layer is an object with `async before(request)`, which may answer the
+request itself by returning a Response, and `after(request, response)`, which
+may change the response. Layers run in list order before the route, in the
+same order after it.
+"""
+import asyncio
+import json
+
+from microdot import Microdot, Request, Response
+
+from ugate import log
+from ugate.compat import OrderedDict
+
+_log = log.get("http")
+
+
+REASONS = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 304: "Not Modified",
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large",
+    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+}
+
+
+def json_response(obj, status=200, headers=None):
+    """A JSON response; OrderedDicts keep Home Assistant's field order."""
+    res = Response(json.dumps(obj), status, headers)
+    res.headers["Content-Type"] = "application/json"
+    return res
+
+
+def json_message(message, status=200):
+    d = OrderedDict()
+    d["message"] = message
+    return json_response(d, status)
+
+
+def remote(request):
+    """The client address after X-Forwarded-For processing."""
+    return request.g.remote
+
+
+def peer_address(writer):
+    """The IP address of the connected socket as text, on both runtimes."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple):
+        return peer[0]
+    if isinstance(peer, (bytes, bytearray)) and len(peer) >= 8:
+        # MicroPython hands back a raw sockaddr; family is the first 2 bytes.
+        if peer[0] == 2 or peer[1] == 2:  # AF_INET
+            return "{}.{}.{}.{}".format(peer[4], peer[5], peer[6], peer[7])
+        if len(peer) >= 24:  # AF_INET6: address at offset 8
+            a = peer[8:24]
+            return ":".join("{:x}".format(a[i] << 8 | a[i + 1]) for i in range(0, 16, 2))
+    return "0.0.0.0"
+
+
+class Gateway(Microdot):
+    #: Simultaneous connections served; more are answered 503 at once.
+    max_connections = 64
+    #: Seconds a client may take to send its request line and headers.
+    idle_timeout = 30
+
+    def __init__(self):
+        super().__init__()
+        self.layers = []
+        self.connections = 0
+        #: Called with (request) for each request with invalid credentials;
+        #: the ban layer counts them.
+        self.on_login_failure = []
+
+    def set_limits(self, max_body_bytes, max_header_line, max_connections, idle_timeout):
+        Request.max_content_length = max_body_bytes
+        # Bodies up to the limit are read whole; larger ones are refused (413).
+        Request.max_body_length = max_body_bytes
+        Request.max_readline = max_header_line
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+
+    def login_failed(self, request):
+        for callback in self.on_login_failure:
+            callback(request)
+
+    async def handle_request(self, reader, writer):
+        if self.connections >= self.max_connections:
+            await _refuse(writer)
+            return
+        self.connections += 1
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self.connections -= 1
+
+    async def _serve(self, reader, writer):
+        try:
+            req = await asyncio.wait_for(
+                Request.create(self, reader, writer, writer.get_extra_info("peername")),
+                self.idle_timeout)
+        except asyncio.TimeoutError:
+            await _close(writer)
+            return
+        except Exception as exc:  # malformed request line or headers: 400
+            _log.debug("bad request from {}: {!r}".format(peer_address(writer), exc))
+            req = None
+        if req is not None:
+            req.g.remote = peer_address(writer)
+        try:
+            res = await self.dispatch_request(req)
+            if res is not Response.already_handled:
+                if res.reason is None:
+                    res.reason = REASONS.get(res.status_code, "Unknown")
+                await res.write(writer)
+        except OSError:
+            pass  # the client went away
+        await _close(writer)
+
+    async def dispatch_request(self, req):
+        if req is None:
+            return await super().dispatch_request(req)
+        res = None
+        for layer in self.layers:
+            res = await layer.before(req)
+            if res is not None:
+                break
+        if res is None:
+            res = await super().dispatch_request(req)
+        if res is not Response.already_handled:
+            for layer in self.layers:
+                layer.after(req, res)
+        return res
+
+
+async def _refuse(writer):
+    try:
+        await writer.awrite(b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                            b"Content-Length: 0\r\n\r\n")
+    except OSError:
+        pass
+    await _close(writer)
+
+
+async def _close(writer):
+    try:
+        await writer.aclose()
+    except OSError:
+        pass

@@ -1,0 +1,64 @@
+"""Files that survive a power cut: whole-file writes go to a temporary file
+that is renamed over the old one, so a reader sees the old or the new file,
+never half of one."""
+import os
+
+import json
+
+
+def join(*parts):
+    return "/".join(p.rstrip("/") for p in parts if p)
+
+
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def mtime(path):
+    try:
+        return os.stat(path)[8]
+    except OSError:
+        return None
+
+
+def makedirs(path):
+    part = ""
+    for name in path.split("/"):
+        part = part + "/" + name if part or path.startswith("/") else name
+        if part and not exists(part):
+            os.mkdir(part)
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def read_json(path, default=None):
+    """The parsed file, or `default` when it does not exist. Invalid JSON
+    raises ValueError."""
+    try:
+        text = read_text(path)
+    except OSError:
+        return default
+    return json.loads(text)
+
+
+def write_json(path, obj):
+    write_atomic(path, json.dumps(obj))
+
+
+def append(path, text):
+    with open(path, "a") as f:
+        f.write(text)

@@ -1,0 +1,150 @@
+"""Fixtures that start ugate as a real process on a loopback port, under
+CPython (`ugate run`) and under the MicroPython unix port
+(`ugate run --runtime micropython`). Behaviour tests take `gateway` (or
+`start_gateway` for a custom config) and so run once per runtime."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ugate.tokens import TokenStore
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+UGATE = os.path.join(BIN, "ugate")
+MICROPYTHON = os.path.join(BIN, "micropython")
+RUNTIMES = ["cpython", "micropython"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    """A running gateway process and an HTTP client for it."""
+
+    def __init__(self, runtime, config_dir, config=None, scheme="http", verify=True):
+        self.runtime = runtime
+        self.config_dir = str(config_dir)
+        self.scheme = scheme
+        self.verify = verify
+        self.proc = None
+        os.makedirs(self.config_dir, exist_ok=True)
+        if config is not None:
+            with open(os.path.join(self.config_dir, "config.json"), "w") as f:
+                json.dump(config, f)
+        self.token = TokenStore(self.config_dir).create("test-" + str(time.time_ns()))
+        self.port = None
+
+    @property
+    def base(self):
+        return "{}://127.0.0.1:{}".format(self.scheme, self.port)
+
+    def url(self, path):
+        return self.base + path
+
+    def start(self, timeout=20):
+        self.port = free_port()
+        self.stderr_path = os.path.join(self.config_dir, "stderr-{}.log".format(self.port))
+        self.stdout_path = os.path.join(self.config_dir, "stdout-{}.log".format(self.port))
+        cmd = [UGATE, "run", "--config-dir", self.config_dir, "--host", "127.0.0.1",
+               "--port", str(self.port), "--runtime", self.runtime]
+        self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "w"),
+                                     stderr=open(self.stderr_path, "w"), stdin=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("gateway exited with {}:\n{}".format(self.proc.returncode, self.logs()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("gateway did not listen within {} s:\n{}".format(timeout, self.logs()))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def logs(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def headers(self, token=True, **extra):
+        h = {}
+        if token:
+            h["Authorization"] = "Bearer " + (self.token if token is True else token)
+        h.update(extra)
+        return h
+
+    def request(self, method, path, token=True, headers=None, **kwargs):
+        h = self.headers(token)
+        h.update(headers or {})
+        with httpx.Client(verify=self.verify, timeout=10) as client:
+            return client.request(method, self.url(path), headers=h, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def raw(self, data, timeout=5):
+        """Send raw bytes and return everything the gateway answers."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request):
+    return request.param
+
+
+@pytest.fixture
+def start_gateway(runtime, tmp_path):
+    """start_gateway(config=None, **kw) -> a started Gateway for this runtime."""
+    started = []
+
+    def start(config=None, config_dir=None, **kwargs):
+        gw = Gateway(runtime, config_dir or tmp_path / "config{}".format(len(started)), config, **kwargs)
+        started.append(gw)
+        return gw.start()
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gateway(start_gateway):
+    return start_gateway()
