@@ -16,6 +16,16 @@ from ugate.hub import Hub
 _log = log.get("app")
 
 
+#: The faces: modules with `setup(app, hub)` that register their routes.
+FACES = (rest,)
+
+
+def layers(hub):
+    """The request layers, outermost first: each sees the request after the
+    ones before it."""
+    return [SecurityHeaders()]
+
+
 def create_app(hub):
     app = Gateway()
     limits = dict(hub.platform.limits)
@@ -24,9 +34,9 @@ def create_app(hub):
             limits[key] = value
     app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
                    limits["max_connections"], limits["idle_timeout"])
-    # Order matters: each layer sees the request after the ones before it.
-    app.layers = [SecurityHeaders()]
-    rest.setup(app, hub)
+    app.layers = layers(hub)
+    for face in FACES:
+        face.setup(app, hub)
     return app
 
 

@@ -1,7 +1,7 @@
 """The hub: the one model every face reads and writes (like Home Assistant's
 `hass` object). Bus, states, services, tokens and notifications live here;
 the HTTP faces, the serial bridge and later forwarders only talk to it."""
-from ugate import VERSION, log
+from ugate import HA_VERSION, VERSION, log
 from ugate.bus import Bus, Context
 from ugate.states import StateMachine, slugify
 from ugate.tokens import TokenStore
@@ -62,6 +62,7 @@ class Hub:
         self.config_dir = config_dir
         self.platform = platform
         self.version = VERSION
+        self.ha_version = HA_VERSION
         self.bus = Bus()
         self.states = StateMachine(self.bus)
         self.services = Services(self.bus)
