@@ -68,9 +68,10 @@ class Gateway(Microdot):
         super().__init__()
         self.layers = []
         self.connections = 0
-        #: Called with (request) for each request with invalid credentials;
-        #: the ban layer counts them.
+        #: Called with (request) for each request with invalid credentials,
+        #: and for each successful WebSocket login; the ban layer counts them.
         self.on_login_failure = []
+        self.on_login_success = []
 
     def set_limits(self, max_body_bytes, max_header_line, max_connections, idle_timeout):
         Request.max_content_length = max_body_bytes
@@ -82,6 +83,10 @@ class Gateway(Microdot):
 
     def login_failed(self, request):
         for callback in self.on_login_failure:
+            callback(request)
+
+    def login_succeeded(self, request):
+        for callback in self.on_login_success:
             callback(request)
 
     async def handle_request(self, reader, writer):
