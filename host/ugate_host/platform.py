@@ -4,6 +4,8 @@ import os
 import signal
 import ssl
 
+import serial_asyncio_fast
+
 from ugate.config import ConfigError
 
 
@@ -33,3 +35,8 @@ class HostPlatform:
     def secure_file(self, path):
         """Owner-only permissions for files that hold secrets."""
         os.chmod(path, 0o600)
+
+    async def open_serial(self, port):
+        """A `serial` config entry's device (a tty or a pty link) opened raw at
+        its baud rate, as asyncio (reader, writer); OSError if it cannot be."""
+        return await serial_asyncio_fast.open_serial_connection(url=port["port"], baudrate=port["baudrate"])

@@ -89,7 +89,69 @@ def section(schema):
     return check
 
 
+#: Serial protocols and the baud rate their hardware speaks by default.
+BAUDRATES = {"mysensors": 115200, "rflink": 57600, "rtl_433": 115200, "jsonl": 115200}
+
+
+def port_address(value, where):
+    """A device path ('/dev/ttyUSB0', a pty link), a board UART ('uart1') or
+    a serial server 'tcp://host:port' (ser2net, RFLink32)."""
+    string(value, where)
+    if value.startswith("tcp://"):
+        colon = value.rfind(":")
+        port = value[colon + 1:]
+        if colon < 7 or not port.isdigit() or not 0 < int(port) < 65536:
+            _fail(where, "tcp://host:port", value)
+    elif value.startswith("uart") and not value[4:].isdigit():
+        _fail(where, "uart followed by the UART number, like uart1", value)
+    return value
+
+
+# The keys every serial port has; the others are the protocol's options.
+SERIAL_PORT = {
+    "port": (port_address, None),
+    "protocol": (one_of(*sorted(BAUDRATES)), None),
+    "baudrate": (optional(integer(50)), None),
+    # Seconds without a byte after which the port counts as dead and is reopened.
+    "silence_timeout": (optional(integer(1)), None),
+}
+
+
+def serial_port(value, where):
+    if not isinstance(value, dict):
+        _fail(where, "an object like {\"port\": \"/dev/ttyUSB0\", \"protocol\": \"mysensors\"}", value)
+    common = {}
+    options = {}
+    for key in value:
+        (common if key in SERIAL_PORT else options)[key] = value[key]
+    out = _check_keys(common, SERIAL_PORT, where + ".")
+    if out["baudrate"] is None:
+        out["baudrate"] = BAUDRATES[out["protocol"]]
+    out["options"] = options
+    from ugate import sensors  # imported here: most configs have no serial ports
+    try:
+        sensors.create(out["protocol"], options)  # the parser checks its own options
+    except ValueError as exc:
+        raise ConfigError("key '{}': {}".format(where, exc))
+    return out
+
+
+def serial_ports(value, where):
+    ports = list_of(serial_port)(value, where)
+    seen = []
+    for i, port in enumerate(ports):
+        if port["port"] in seen:
+            raise ConfigError("key '{}[{}].port': {} is listed twice".format(where, i, port["port"]))
+        seen.append(port["port"])
+    return ports
+
+
 # key: (validator, default)
+TELEMETRY = {
+    # The Hono tenant bridged devices' telemetry belongs to.
+    "tenant": (string, "DEFAULT_TENANT"),
+}
+
 LIMITS = {
     # None means the platform's default (lower on boards than on the host).
     "max_body_bytes": (optional(integer(256)), None),
@@ -122,6 +184,8 @@ SCHEMA = {
     "log_level": (one_of("debug", "info", "warning", "error"), "info"),
     "log_file": (optional(string), None),
     "limits": (section(LIMITS), {}),
+    "serial": (serial_ports, []),
+    "telemetry": (section(TELEMETRY), {}),
 }
 
 
