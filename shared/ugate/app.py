@@ -7,8 +7,8 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 
 from ugate import config as config_mod
-from ugate import bridge, log
-from ugate.api import ports, rest
+from ugate import bridge, log, notifications, restore
+from ugate.api import error_log, ports, rest, services, stream
 from ugate.http.headers import SecurityHeaders
 from ugate.http.server import Gateway
 from ugate.hub import Hub
@@ -17,7 +17,7 @@ _log = log.get("app")
 
 
 #: The faces: modules with `setup(app, hub)` that register their routes.
-FACES = (rest, ports)
+FACES = (rest, services, stream, error_log, ports)
 
 
 def layers(hub):
@@ -35,6 +35,8 @@ def create_app(hub):
     app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
                    limits["max_connections"], limits["idle_timeout"])
     app.layers = layers(hub)
+    notifications.setup(hub)
+    restore.setup(hub)
     bridge.setup(hub)
     for face in FACES:
         face.setup(app, hub)

@@ -3,6 +3,7 @@
 the HTTP faces, the serial bridge and later forwarders only talk to it."""
 from ugate import HA_VERSION, VERSION, log
 from ugate.bus import Bus, Context
+from ugate.compat import OrderedDict
 from ugate.states import StateMachine, slugify
 from ugate.tokens import TokenStore
 
@@ -13,13 +14,32 @@ class ServiceNotFound(KeyError):
     pass
 
 
+#: Whether a service answers with data (Home Assistant's SupportsResponse).
+RESPONSE_NONE = "none"
+RESPONSE_OPTIONAL = "optional"
+RESPONSE_ONLY = "only"
+
+
 class Service:
-    def __init__(self, domain, name, handler, description="", fields=None):
+    def __init__(self, domain, name, handler, description="", fields=None,
+                 supports_response=RESPONSE_NONE):
         self.domain = domain
         self.name = name
         self.handler = handler
         self.description = description
         self.fields = fields or {}
+        self.supports_response = supports_response
+
+    def as_dict(self):
+        """Home Assistant's service description: `fields` maps each field
+        name to {"name", "description", "example", "required", "selector"...}."""
+        d = OrderedDict()
+        d["name"] = self.name
+        d["description"] = self.description
+        d["fields"] = self.fields
+        if self.supports_response != RESPONSE_NONE:
+            d["response"] = {"optional": self.supports_response == RESPONSE_OPTIONAL}
+        return d
 
 
 class Services:
@@ -30,10 +50,12 @@ class Services:
         self.bus = bus
         self._services = {}
 
-    def register(self, domain, name, handler, description="", fields=None):
+    def register(self, domain, name, handler, description="", fields=None,
+                 supports_response=RESPONSE_NONE):
         """`handler(data, context)` is a coroutine; it raises ValueError for
-        data it cannot use."""
-        self._services[(domain, name)] = Service(domain, name, handler, description, fields)
+        data it cannot use and may return a dict (the service response)."""
+        self._services[(domain, name)] = Service(domain, name, handler, description, fields,
+                                                 supports_response)
 
     def get(self, domain, name):
         service = self._services.get((domain, name))
@@ -44,9 +66,14 @@ class Services:
     def as_list(self):
         domains = {}
         for (domain, name), s in sorted(self._services.items()):
-            domains.setdefault(domain, {})[name] = {
-                "name": name, "description": s.description, "fields": s.fields}
-        return [{"domain": d, "services": domains[d]} for d in sorted(domains)]
+            domains.setdefault(domain, {})[name] = s.as_dict()
+        out = []
+        for domain in sorted(domains):
+            entry = OrderedDict()
+            entry["domain"] = domain
+            entry["services"] = domains[domain]
+            out.append(entry)
+        return out
 
     async def call(self, domain, name, data, context=None):
         service = self.get(domain, name)
@@ -82,9 +109,14 @@ class Hub:
             except Exception as exc:
                 _log.error("stop hook failed: {!r}".format(exc))
 
-    def notify(self, notification_id, title, message):
+    def notify(self, notification_id, title, message, context=None):
         """A persistent notification, exposed as the state
         `persistent_notification.<id>` (how the owner reads it over the API)."""
         self.states.set("persistent_notification." + slugify(notification_id), "notifying",
                         {"title": title, "message": message,
-                         "notification_id": notification_id})
+                         "notification_id": notification_id}, context=context)
+
+    def dismiss(self, notification_id, context=None):
+        """Remove a persistent notification; False when there was none."""
+        return self.states.remove("persistent_notification." + slugify(notification_id),
+                                  context)

@@ -1,7 +1,10 @@
 """Home Assistant's REST API (ha-api.md section 1)."""
 import json
 
+from microdot import Response
+
 from ugate.bus import Context
+from ugate.compat import OrderedDict
 from ugate.http.auth import requires_auth
 from ugate.http.server import json_message, json_response
 from ugate.states import InvalidEntityId, InvalidState, valid_entity_id
@@ -55,11 +58,35 @@ def config_dict(hub):
     }
 
 
+def request_context(request):
+    """The context of a change made by the authenticated user."""
+    return Context(user_id=request.g.user.id)
+
+
+def allowed_methods(app, path):
+    methods = []
+    for route_methods, pattern, _, _, _ in app.url_map:
+        if pattern.match(path) is not None:
+            methods.extend(route_methods)
+    if "GET" in methods:
+        methods.append("HEAD")
+    return sorted(methods)
+
+
 def setup(app, hub):
     auth = requires_auth(hub.tokens)
 
-    def context(request):
-        return Context(user_id=request.g.user.id)
+    # Home Assistant's web server (aiohttp) answers unknown paths and methods
+    # with plain text and, for 405, the methods the path takes.
+    @app.errorhandler(404)
+    async def not_found(request):
+        return Response("404: Not Found", 404, {"Content-Type": "text/plain"})
+
+    @app.errorhandler(405)
+    async def method_not_allowed(request):
+        return Response("405: Method Not Allowed", 405,
+                        {"Content-Type": "text/plain",
+                         "Allow": ",".join(allowed_methods(app, request.path))})
 
     @app.get("/api/")
     @auth
@@ -116,7 +143,7 @@ def setup(app, hub):
         force_update = data.get("force_update", False) is True
         try:
             state, created = hub.states.set(entity_id, new_state, attributes, force_update,
-                                            context(request))
+                                            request_context(request))
         except (InvalidState, InvalidEntityId):
             return json_message("Invalid state specified.", 400)
         return json_response(state.as_dict(), 201 if created else 200,
@@ -125,7 +152,7 @@ def setup(app, hub):
     @app.delete("/api/states/<entity_id>")
     @auth
     async def api_delete_state(request, entity_id):
-        if hub.states.remove(entity_id, context(request)):
+        if hub.states.remove(entity_id, request_context(request)):
             return json_message("Entity removed.")
         return json_message("Entity not found.", 404)
 
@@ -133,7 +160,13 @@ def setup(app, hub):
     @auth
     async def api_events(request):
         counts = hub.bus.listener_counts()
-        return json_response([{"event": k, "listener_count": counts[k]} for k in sorted(counts)])
+        out = []
+        for event_type in sorted(counts):
+            entry = OrderedDict()
+            entry["event"] = event_type
+            entry["listener_count"] = counts[event_type]
+            out.append(entry)
+        return json_response(out)
 
     @app.post("/api/events/<event_type>")
     @auth
@@ -144,5 +177,5 @@ def setup(app, hub):
             return json_message("Event data should be valid JSON.", 400)
         if data is not None and not isinstance(data, dict):
             return json_message("Event data should be a JSON object", 400)
-        hub.bus.fire(event_type, data, origin="REMOTE", context=context(request))
+        hub.bus.fire(event_type, data, origin="REMOTE", context=request_context(request))
         return json_message("Event {} fired.".format(event_type))

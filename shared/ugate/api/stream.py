@@ -1,0 +1,115 @@
+"""Server-sent events: `GET /api/stream[?restrict=type1,type2]` (ha-api.md
+1.3), the bus as `text/event-stream`.
+
+Each client gets a bounded `Subscription`. A client that stops reading
+leaves its socket full, the queue fills, and the client is dropped: its
+listener removed and its connection aborted, so nothing grows without bound.
+A client that closes its connection is noticed at once (its end of input),
+not at the next write.
+Microdot's own SSE helper keeps an unbounded list, and MicroPython has no
+async generators, so the body is a small async iterator class.
+"""
+import asyncio
+import json
+
+from microdot import Response
+
+from ugate import log
+from ugate.bus import MATCH_ALL, Subscription
+from ugate.http.auth import requires_auth
+
+_log = log.get("api.stream")
+
+PING = b"data: ping\n\n"
+
+
+def abort(writer):
+    """Close a connection now, dropping unsent data. CPython's close() would
+    wait for a client that does not read to take the buffered bytes."""
+    transport = getattr(writer, "transport", None)  # CPython's StreamWriter only
+    try:
+        if transport is not None:
+            transport.abort()
+        else:
+            writer.close()
+    except OSError:
+        pass
+
+
+def frame(event):
+    return b"data: " + json.dumps(event.as_dict()).encode() + b"\n\n"
+
+
+class EventStream:
+    """The body of one `/api/stream` response: an async iterator of frames."""
+
+    #: Seconds without events before a ping (Home Assistant's STREAM_PING_INTERVAL).
+    ping_interval = 50
+
+    def __init__(self, bus, sock, restrict=None):
+        self.bus = bus
+        self.reader, self.writer = sock
+        self.restrict = restrict
+        self.queue = None
+        self._unlisten = None
+        self._watcher = None
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if self.queue is None:
+            # Subscribe on the first read, so a HEAD request never does.
+            self.queue = Subscription()
+            self._unlisten = self.bus.listen(MATCH_ALL, self._forward)
+            self._watcher = asyncio.create_task(self._watch_client())
+            return PING
+        events = await self.queue.get(self.ping_interval)
+        if self.queue.closed:
+            self._detach()
+            raise StopAsyncIteration
+        if not events:
+            return PING
+        return b"".join(frame(event) for event in events)
+
+    async def aclose(self):
+        self._detach()
+
+    def _forward(self, event):
+        if self.restrict and event.event_type not in self.restrict:
+            return
+        self.queue.put(event)
+        if self.queue.overflowed:
+            _log.warning("event stream client does not read: dropped")
+            self._detach()
+            abort(self.writer)
+
+    async def _watch_client(self):
+        # The client sends nothing after its request: end of input means it has gone.
+        try:
+            while await self.reader.read(64):
+                pass
+        except OSError:
+            pass
+        self._watcher = None  # finished: nothing to cancel
+        self._detach()
+
+    def _detach(self):
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self.queue is not None:
+            self.queue.close()
+
+
+def setup(app, hub):
+    @app.get("/api/stream")
+    @requires_auth(hub.tokens)
+    async def api_stream(request):
+        restrict = request.args.get("restrict")
+        stream = EventStream(hub.bus, request.sock, restrict.split(",") if restrict else None)
+        return Response(stream, headers={"Content-Type": "text/event-stream",
+                                         "Cache-Control": "no-cache"})
