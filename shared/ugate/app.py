@@ -8,7 +8,7 @@ import asyncio
 
 from ugate import config as config_mod
 from ugate import bridge, log, notifications, restore
-from ugate.api import error_log, ports, rest, services, stream
+from ugate.api import error_log, ports, rest, services, stream, websocket
 from ugate.http.headers import SecurityHeaders
 from ugate.http.server import Gateway
 from ugate.hub import Hub
@@ -17,7 +17,7 @@ _log = log.get("app")
 
 
 #: The faces: modules with `setup(app, hub)` that register their routes.
-FACES = (rest, services, stream, error_log, ports)
+FACES = (rest, services, stream, error_log, ports, websocket)
 
 
 def layers(hub):
