@@ -1,0 +1,173 @@
+"""MySensors serial gateway 2.x: readings and the controller's duties, on
+both runtimes (see test_sensors_common)."""
+import json
+
+from test_sensors_common import feed, reading, run_steps, runtime, values  # noqa: F401
+
+SESSION = [
+    "0;255;3;0;14;Gateway startup complete.",
+    "255;255;3;0;3;",
+    "1;255;0;0;17;2.3.2",
+    "1;0;0;0;6;",
+    "1;0;1;0;0;21.5",
+    "1;255;3;0;0;79",
+    "1;255;3;0;1;",
+    "1;255;3;0;6;0",
+    "1;255;3;0;11;Weather node sketch name",
+    "1;1;0;0;3;Relay",
+    "1;1;1;0;2;1",
+    "1;1;2;0;2;",
+]
+
+
+def test_reference_session(runtime, tmp_path):
+    res = feed(runtime, "mysensors", SESSION, state_dir=str(tmp_path))
+    nothing = {"readings": [], "replies": []}
+    assert res[0] == nothing  # gateway startup
+    assert res[1] == {"readings": [], "replies": ["255;255;3;0;4;1"]}
+    assert res[2] == res[3] == nothing  # presentation alone makes no reading
+    temp = reading(res[4], "sensor.mysensors_1_0_temp")
+    assert temp["value"] == 21.5 and temp["unit"] == "°C" and temp["device_class"] == "temperature"
+    assert temp["kind"] == "sensor" and temp["friendly_name"] == "MySensors 1 0 Temp"
+    assert temp["attributes"] == {"protocol": "mysensors", "node_id": 1, "child_id": 0, "value_type": "V_TEMP",
+                                  "sensor_type": "S_TEMP"}
+    # Battery: a battery sensor for the node, and battery_level on its entities.
+    assert values(res[5]) == {"sensor.mysensors_1_battery": 79, "sensor.mysensors_1_0_temp": 21.5}
+    battery = reading(res[5], "sensor.mysensors_1_battery")
+    assert (battery["unit"], battery["device_class"]) == ("%", "battery")
+    assert reading(res[5], "sensor.mysensors_1_0_temp")["attributes"]["battery_level"] == 79
+    assert res[6]["replies"] == ["1;255;3;0;1;1700000000"]
+    assert res[7]["replies"] == ["1;255;3;0;6;M"]
+    # The sketch name names the device; entity ids stay as they were.
+    renamed = reading(res[8], "sensor.mysensors_1_0_temp")
+    assert renamed["friendly_name"] == "Weather node sketch name 0 Temp"
+    assert renamed["attributes"]["sketch_name"] == "Weather node sketch name"
+    relay = reading(res[10], "binary_sensor.mysensors_1_1_status")
+    assert relay["value"] == "on" and relay["device_class"] is None
+    assert relay["attributes"]["description"] == "Relay"
+    # A request is answered with the last known value, as a set.
+    assert res[11] == {"readings": [], "replies": ["1;1;1;0;2;1"]}
+
+
+def test_imperial_units_and_config(runtime, tmp_path):
+    res = feed(runtime, "mysensors", ["2;0;0;0;6;", "2;0;1;0;0;70.2", "2;255;3;0;6;0"],
+               options={"unit_system": "imperial"}, state_dir=str(tmp_path))
+    assert reading(res[1], "sensor.mysensors_2_0_temp")["unit"] == "°F"
+    assert res[2]["replies"] == ["2;255;3;0;6;I"]
+
+
+def test_kinds_units_and_device_classes(runtime, tmp_path):
+    lines = [
+        "3;1;0;0;0;", "3;1;1;0;16;1",      # S_DOOR, V_TRIPPED
+        "3;2;0;0;1;", "3;2;1;0;16;0",      # S_MOTION
+        "3;3;0;0;2;", "3;3;1;0;16;1",      # S_SMOKE
+        "3;4;0;0;7;", "3;4;1;0;1;45",      # S_HUM, V_HUM
+        "3;5;0;0;16;", "3;5;1;0;37;300",   # S_LIGHT_LEVEL, V_LEVEL
+        "3;6;0;0;8;", "3;6;1;0;5;sunny",   # S_BARO, V_FORECAST (text)
+        "3;7;1;0;16;1",                    # never presented: V_TRIPPED alone
+        "3;8;1;0;43;cm", "3;8;1;0;13;12",  # V_UNIT_PREFIX then V_DISTANCE
+        "3;9;1;0;38;3.3",                  # V_VOLTAGE
+    ]
+    res = feed(runtime, "mysensors", lines, state_dir=str(tmp_path))
+
+    def check(i, entity_id, value, unit, device_class):
+        r = reading(res[i], entity_id)
+        assert (r["value"], r["unit"], r["device_class"]) == (value, unit, device_class), r
+
+    check(1, "binary_sensor.mysensors_3_1_tripped", "on", None, "door")
+    check(3, "binary_sensor.mysensors_3_2_tripped", "off", None, "motion")
+    check(5, "binary_sensor.mysensors_3_3_tripped", "on", None, "smoke")
+    check(7, "sensor.mysensors_3_4_hum", 45, "%", "humidity")
+    check(9, "sensor.mysensors_3_5_level", 300, "lx", "illuminance")
+    check(11, "sensor.mysensors_3_6_forecast", "sunny", None, None)
+    check(12, "binary_sensor.mysensors_3_7_tripped", "on", None, None)
+    assert res[13] == {"readings": [], "replies": []}
+    check(14, "sensor.mysensors_3_8_distance", 12, "cm", "distance")
+    check(15, "sensor.mysensors_3_9_voltage", 3.3, "V", "voltage")
+
+
+def test_node_ids_persist_across_a_new_parser(runtime, tmp_path):
+    steps = [{"line": "255;255;3;0;3;"}, {"line": "255;255;3;0;3;"},
+             {"line": "5;0;0;0;6;"}, {"line": "5;255;3;0;11;Garden"},
+             {"restart": True},
+             {"line": "255;255;3;0;3;"}, {"line": "5;0;1;0;0;-4.5"}]
+    res = run_steps(runtime, "mysensors", steps, state_dir=str(tmp_path))
+    assert res[0]["replies"] == ["255;255;3;0;4;1"]
+    assert res[1]["replies"] == ["255;255;3;0;4;2"]
+    # After the restart: ids 1, 2 (assigned) and 5 (seen) are taken.
+    assert res[5]["replies"] == ["255;255;3;0;4;3"]
+    # What node 5 presented survives too: kind, unit and name.
+    temp = reading(res[6], "sensor.mysensors_5_0_temp")
+    assert (temp["value"], temp["unit"], temp["device_name"]) == (-4.5, "°C", "Garden")
+    saved = json.loads((tmp_path / "mysensors.json").read_text())
+    assert sorted(saved["nodes"]) == ["1", "2", "3", "5"]
+
+
+def test_no_free_node_id(runtime, tmp_path):
+    nodes = {str(i): {"children": {}} for i in range(1, 255)}
+    (tmp_path / "mysensors.json").write_text(json.dumps({"nodes": nodes}))
+    [res] = feed(runtime, "mysensors", ["255;255;3;0;3;"], state_dir=str(tmp_path))
+    assert res == {"error": "no free node id"}
+
+
+def test_damaged_state_file_starts_over(runtime, tmp_path):
+    (tmp_path / "mysensors.json").write_text('{"nodes": [1, 2')
+    res = feed(runtime, "mysensors", ["255;255;3;0;3;"], state_dir=str(tmp_path))
+    assert res[0]["replies"] == ["255;255;3;0;4;1"]
+
+
+def test_without_state_dir_ids_are_assigned_in_memory(runtime):
+    res = feed(runtime, "mysensors", ["255;255;3;0;3;", "255;255;3;0;3;"])
+    assert [r["replies"] for r in res] == [["255;255;3;0;4;1"], ["255;255;3;0;4;2"]]
+
+
+def test_malformed_lines_are_rejected_without_touching_state(runtime, tmp_path):
+    bad = {
+        "1;0;1": "too few fields",
+        "1;0;1;0": "too few fields",
+        "x;0;1;0;0;1": "bad node id",
+        "256;0;1;0;0;1": "bad node id",
+        "1;-1;1;0;0;1": "bad child id",
+        "1;0;5;0;0;1": "bad command",
+        "1;0;1;2;0;1": "bad ack",
+        "1;0;1;0;57;1": "unknown value type 57",
+        "1;0;0;0;40;": "unknown sensor type 40",
+        "1;255;3;0;34;": "unknown internal type 34",
+        "1;0;1;0;0;" + "1" * 26: "payload too long",
+        "1;1;1;0;16;2": "bad binary value",
+        "255;0;1;0;0;20": "node has no id",
+        "1;255;3;0;0;101": "bad battery level",
+    }
+    lines = ["1;0;1;0;0;21.5"] + list(bad) + ["1;0;1;0;0;abc", "1;0;1;0;0;nan", "1;0;2;0;0;"]
+    res = feed(runtime, "mysensors", lines, state_dir=str(tmp_path))
+    assert [r.get("error") for r in res[1:len(bad) + 1]] == list(bad.values())
+    assert "error" in res[-3] and "error" in res[-2]
+    # The last good value is still the one a request gets.
+    assert res[-1]["replies"] == ["1;0;1;0;0;21.5"]
+
+
+def test_request_for_an_unknown_value_is_not_answered(runtime):
+    [res] = feed(runtime, "mysensors", ["7;1;2;0;2;"])
+    assert res == {"readings": [], "replies": []}
+
+
+def test_gateway_log_and_stream_lines_are_control(runtime):
+    res = feed(runtime, "mysensors", ["0;255;3;0;9;TSF:MSG:READ,1-1-0,s=0,c=1,t=0,pt=7,l=5,sg=0:21.5",
+                                       "0;255;3;0;2;2.3.2", "1;255;4;0;0;0100"])
+    assert res == [{"readings": [], "replies": []}] * 3
+
+
+def test_commands(runtime, tmp_path):
+    steps = [{"line": "1;1;0;0;3;"}, {"line": "1;1;1;0;2;0"}, {"line": "1;0;1;0;0;21.5"}]
+    res = run_steps(runtime, "mysensors", steps, state_dir=str(tmp_path))
+    relay = reading(res[1], "binary_sensor.mysensors_1_1_status")["attributes"]
+    temp = reading(res[2], "sensor.mysensors_1_0_temp")["attributes"]
+    cmds = [{"command": relay, "value": "on"}, {"command": relay, "value": "off"},
+            {"command": relay, "value": True}, {"command": temp, "value": 20},
+            {"command": {"protocol": "rflink", "switch": "1"}, "value": "on"},
+            {"command": relay, "value": "a;b"}]
+    out = run_steps(runtime, "mysensors", cmds, state_dir=str(tmp_path))
+    assert out[:3] == [{"line": "1;1;1;0;2;1"}, {"line": "1;1;1;0;2;0"}, {"line": "1;1;1;0;2;1"}]
+    assert out[3] == {"error": "V_TEMP cannot be set"}
+    assert out[4] == {"error": "not a MySensors child"}
+    assert out[5] == {"error": "bad value"}
