@@ -9,6 +9,10 @@ import asyncio
 from ugate import config as config_mod
 from ugate import bridge, log, notifications, restore
 from ugate.api import error_log, ports, rest, services, stream, websocket
+from ugate.http import static
+from ugate.http.ban import IpBan
+from ugate.http.cors import Cors
+from ugate.http.forwarded import Forwarded
 from ugate.http.headers import SecurityHeaders
 from ugate.http.server import Gateway
 from ugate.hub import Hub
@@ -22,8 +26,12 @@ FACES = (rest, services, stream, error_log, ports, websocket)
 
 def layers(hub):
     """The request layers, outermost first: each sees the request after the
-    ones before it."""
-    return [SecurityHeaders()]
+    ones before it. The client address is settled first (X-Forwarded-For),
+    then banned addresses are refused, then CORS; security headers go on
+    every response."""
+    conf = hub.config
+    return [Forwarded(conf["use_x_forwarded_for"], conf["trusted_proxies"]), IpBan(hub),
+            Cors(conf["cors_allowed_origins"]), SecurityHeaders()]
 
 
 def create_app(hub):
@@ -35,6 +43,11 @@ def create_app(hub):
     app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
                    limits["max_connections"], limits["idle_timeout"])
     app.layers = layers(hub)
+    for layer in app.layers:
+        if hasattr(layer, "login_failed"):  # the ban layer counts logins
+            app.on_login_failure.append(layer.login_failed)
+            app.on_login_success.append(layer.login_succeeded)
+    static.setup(app, hub)
     notifications.setup(hub)
     restore.setup(hub)
     bridge.setup(hub)

@@ -4,7 +4,8 @@ of layers run around every request, like Home Assistant's http middlewares.
 A layer is an object with `async before(request)`, which may answer the
 request itself by returning a Response, and `after(request, response)`, which
 may change the response. Layers run in list order before the route, in the
-same order after it.
+same order after it. `after` sees every response, with request None for one
+that could not be parsed (400).
 """
 import asyncio
 import json
@@ -43,6 +44,37 @@ def remote(request):
     return request.g.remote
 
 
+def header_count(request, name):
+    """How many times the header `name` (lowercase) came in the request:
+    Microdot's header dict keeps only the last of repeated headers."""
+    return request.g.header_counts.get(name, 0)
+
+
+class _HeadReader:
+    """Wraps the client stream while Microdot reads the request head to
+    count header names; every other stream method goes to the real reader."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.counts = {}
+        self.lines = 0  # lines of the head read so far; None once it ended
+
+    async def readline(self):
+        line = await self.reader.readline()
+        if self.lines is not None:
+            if self.lines and not line.strip():
+                self.lines = None
+            else:
+                if self.lines:
+                    name = line.split(b":", 1)[0].strip().lower().decode()
+                    self.counts[name] = self.counts.get(name, 0) + 1
+                self.lines += 1
+        return line
+
+    def __getattr__(self, name):
+        return getattr(self.reader, name)
+
+
 def peer_address(writer):
     """The IP address of the connected socket as text, on both runtimes."""
     peer = writer.get_extra_info("peername")
@@ -63,6 +95,10 @@ class Gateway(Microdot):
     max_connections = 64
     #: Seconds a client may take to send its request line and headers.
     idle_timeout = 30
+    #: Bytes of a request left unread (a refused body, a malformed or
+    #: refused request) read and dropped before closing: closing a socket with
+    #: unread data resets the connection, and the client loses the answer.
+    max_discard = 64 * 1024
 
     def __init__(self):
         super().__init__()
@@ -91,7 +127,7 @@ class Gateway(Microdot):
 
     async def handle_request(self, reader, writer):
         if self.connections >= self.max_connections:
-            await _refuse(writer)
+            await _refuse(reader, writer)
             return
         self.connections += 1
         try:
@@ -100,9 +136,10 @@ class Gateway(Microdot):
             self.connections -= 1
 
     async def _serve(self, reader, writer):
+        head = _HeadReader(reader)
         try:
             req = await asyncio.wait_for(
-                Request.create(self, reader, writer, writer.get_extra_info("peername")),
+                Request.create(self, head, writer, writer.get_extra_info("peername")),
                 self.idle_timeout)
         except asyncio.TimeoutError:
             await _close(writer)
@@ -112,6 +149,7 @@ class Gateway(Microdot):
             req = None
         if req is not None:
             req.g.remote = peer_address(writer)
+            req.g.header_counts = head.counts
         try:
             res = await self.dispatch_request(req)
             if res is not Response.already_handled:
@@ -120,13 +158,13 @@ class Gateway(Microdot):
                 await res.write(writer)
         except OSError:
             pass  # the client went away
+        if req is None or req.content_length > Request.max_body_length:
+            await _discard(reader, self.max_discard)
         await _close(writer)
 
     async def dispatch_request(self, req):
-        if req is None:
-            return await super().dispatch_request(req)
         res = None
-        for layer in self.layers:
+        for layer in self.layers if req is not None else ():
             res = await layer.before(req)
             if res is not None:
                 break
@@ -138,13 +176,26 @@ class Gateway(Microdot):
         return res
 
 
-async def _refuse(writer):
+async def _refuse(reader, writer):
     try:
         await writer.awrite(b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
                             b"Content-Length: 0\r\n\r\n")
     except OSError:
         pass
+    await _discard(reader, 4096)
     await _close(writer)
+
+
+async def _discard(reader, limit):
+    """Read and drop up to `limit` bytes while the client keeps sending."""
+    try:
+        while limit > 0:
+            data = await asyncio.wait_for(reader.read(min(limit, 4096)), 0.5)
+            if not data:
+                break
+            limit -= len(data)
+    except (asyncio.TimeoutError, OSError, ValueError):
+        pass
 
 
 async def _close(writer):

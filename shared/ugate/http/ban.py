@@ -1,0 +1,111 @@
+"""Failed logins and IP bans (ha-api.md 2.3).
+
+Every 401 logs a warning and raises the `http-login` notification. With
+`ip_ban_enabled` and `login_attempts_threshold` N >= 1, the N-th failure from
+one client address bans it: that request still gets its 401, every later one
+403 on every path, before any route. Bans are appended to
+`<config_dir>/ip_bans.yaml` and reloaded at start. Addresses in
+`trusted_networks` are never banned.
+"""
+from microdot import Response
+
+from ugate import compat, ipnet, log, store
+from ugate.http import banfile
+from ugate.http.server import remote
+
+_log = log.get("http.ban")
+
+BANS_FILE = "ip_bans.yaml"
+NOTIFICATION_LOGIN = "http-login"
+NOTIFICATION_BAN = "ip-ban"
+
+
+def _key(address):
+    """One key per address however it is spelled ('::ffff:1.2.3.4' and
+    '1.2.3.4', '::1' and '0:0:0:0:0:0:0:1')."""
+    try:
+        return ipnet.parse_address(ipnet.normalize(address))
+    except ValueError:
+        return address
+
+
+def load(path):
+    """The bans in `path` as {key: address}; missing or broken file: none."""
+    try:
+        text = store.read_text(path)
+    except OSError:
+        return {}
+    try:
+        entries = banfile.parse(text)
+    except (banfile.BanFileError, UnicodeError) as exc:
+        _log.error("unable to load {}: {}; no addresses are banned".format(path, exc))
+        return {}
+    bans = {}
+    for address, fields in entries:
+        try:
+            banfile.check(address, fields)
+        except ValueError as exc:
+            _log.error("failed to load IP ban {} from {}: {}".format(address, path, exc))
+            continue
+        bans[_key(address)] = address
+    return bans
+
+
+class IpBan:
+    #: Addresses whose failed logins are counted at once; beyond this one
+    #: count is dropped to make room (a board's heap is small).
+    max_counted = 256
+
+    def __init__(self, hub):
+        conf = hub.config
+        self.hub = hub
+        self.enabled = conf["ip_ban_enabled"]
+        self.threshold = conf["login_attempts_threshold"]
+        self.trusted = ipnet.Networks(conf["trusted_networks"])
+        self.path = store.join(hub.config_dir, BANS_FILE)
+        self.bans = load(self.path) if self.enabled else {}
+        self.failures = {}
+
+    async def before(self, request):
+        if self.bans and _key(remote(request)) in self.bans:
+            return Response("403: Forbidden", 403, {"Content-Type": "text/plain"})
+        return None
+
+    def after(self, request, response):
+        pass
+
+    def login_failed(self, request):
+        address = remote(request)
+        # Home Assistant shows the reverse-DNS name first; a gateway does not
+        # block on DNS, so both are the address.
+        message = "Login attempt or request with invalid authentication from {} ({}).".format(
+            address, address)
+        _log.warning("{} Requested URL: '{}'. ({})".format(
+            message, request.path, request.headers.get("User-Agent")))
+        self.hub.notify(NOTIFICATION_LOGIN, "Login attempt failed",
+                        message + " See the log for details.")
+        if not self.enabled or self.threshold < 1 or address in self.trusted:
+            return
+        key = _key(address)
+        count = self.failures.pop(key, 0) + 1
+        if count >= self.threshold:
+            self.ban(address, key)
+            return
+        if len(self.failures) >= self.max_counted:
+            del self.failures[next(iter(self.failures))]
+        self.failures[key] = count
+
+    def login_succeeded(self, request):
+        self.failures.pop(_key(remote(request)), None)
+
+    def ban(self, address, key):
+        if key in self.bans:
+            return
+        self.bans[key] = address
+        _log.warning("Banned IP {} for too many login attempts".format(address))
+        try:
+            store.append(self.path, banfile.entry(address, compat.iso(compat.now_us())))
+        except OSError as exc:
+            _log.error("cannot save the ban of {} to {}: {}".format(address, self.path, exc))
+        self.hub.notify(NOTIFICATION_BAN, "Banning IP address",
+                        "Too many login attempts from {}".format(address))
