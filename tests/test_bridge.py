@@ -134,3 +134,223 @@ def test_json_lines_become_entities(start_gateway, ptys):
     assert status["lines_read"] == 2 and status["lines_rejected"] == 0
     assert status["last_error"] is None and status["last_line"].endswith("+00:00")
     assert gw.get("/api/ugate/ports", token=False).status_code == 401
+
+
+def test_noise_is_counted_and_dropped_while_good_lines_land(start_gateway, ptys):
+    pty = ptys()
+    gw = serial_gateway(start_gateway, pty, "jsonl")
+    noise = [
+        b"garbage that is not json\n",
+        b'{"id": "x", "temperature": 1' + b"9" * 5000 + b"}\n",  # over-long
+        b"\xff\xfe\x00\x81binary\n",  # not UTF-8
+        b"\x00\x01\x02\x03\n",  # control characters
+        b'{"id": "kitchen", "tempera\n',  # truncated
+        b"x" * 20000,  # over-long, the rest comes with the next write
+    ]
+    for chunk in noise:
+        pty.write(chunk)
+    pty.write(b"y" * 100 + b"\n" + b'{"id": "kitchen", "temperature": 19.5}\n')
+    wait_state(gw, "sensor.jsonl_kitchen_temperature", "19.5")
+    status = port_status(gw, pty.link)
+    assert status["lines_rejected"] == 6
+    assert status["lines_read"] == 7
+    assert status["state"] == "connected"
+    assert gw.get("/api/").status_code == 200
+    # Nothing from the noise became an entity.
+    ids = [s["entity_id"] for s in gw.get("/api/states").json()]
+    assert ids == ["sensor.jsonl_kitchen_temperature"]
+    assert "rejected a line" in gw.logs()
+
+
+def test_mysensors_gateway_gets_controller_replies(start_gateway, ptys):
+    pty = ptys()
+    gw = serial_gateway(start_gateway, pty, "mysensors")
+    pty.write(b"0;255;3;0;14;Gateway startup complete.\n255;255;3;0;3;\n")
+    assert pty.read_line() == "255;255;3;0;4;1"
+    pty.write(b"1;255;3;0;11;Weather\n1;0;0;0;6;\n1;0;1;0;0;21.5\n1;255;3;0;1;\n")
+    reply = pty.read_line()
+    assert reply.startswith("1;255;3;0;1;")
+    assert abs(int(reply.split(";")[5]) - time.time()) < 60
+    temp = wait_state(gw, "sensor.mysensors_1_0_temp", "21.5")
+    assert temp["attributes"]["friendly_name"] == "Weather 0 Temp"
+    assert temp["attributes"]["unit_of_measurement"] == "°C"
+    assert temp["attributes"]["device_id"] == "mysensors/mysensors_1"
+
+
+def test_rtl_433_and_rflink_lines_become_entities(start_gateway, ptys):
+    rtl, rflink = ptys("rtl"), ptys("rflink")
+    gw = start_gateway(config={"serial": [{"port": rtl.link, "protocol": "rtl_433"},
+                                          {"port": rflink.link, "protocol": "rflink"}]})
+    wait_port(gw, rtl.link, "connected")
+    wait_port(gw, rflink.link, "connected")
+    rtl.write(b'{"time":"2019-08-29 08:38:19","model":"Nexus-TH","id":42,"channel":2,'
+              b'"battery_ok":1,"temperature_C":20.5,"humidity":83}\n')
+    rflink.write(b"20;00;Nodo RadioFrequencyLink - RFLink Gateway V1.1 - R46;\r\n"
+                 b"20;2D;UPM/Esic;ID=0001;TEMP=00cf;HUM=16;BAT=OK;\r\n")
+    temp = wait_state(gw, "sensor.rtl433_nexus_th_2_42_temperature", "20.5")
+    assert temp["attributes"]["unit_of_measurement"] == "°C"
+    wait_state(gw, "sensor.rflink_upm_esic_0001_temperature", "20.7")
+    wait_state(gw, "sensor.rflink_upm_esic_0001_humidity", "16")
+    statuses = gw.get("/api/ugate/ports").json()
+    assert [(s["port"], s["protocol"]) for s in statuses] == [(rtl.link, "rtl_433"), (rflink.link, "rflink")]
+    assert port_status(gw, rflink.link)["lines_read"] == 2
+
+
+def call_service(gw, entity_id, value):
+    return gw.post("/api/services/ugate/send_command", json={"entity_id": entity_id, "value": value})
+
+
+def test_service_call_switches_an_rflink_device(start_gateway, ptys):
+    pty = ptys()
+    gw = serial_gateway(start_gateway, pty, "rflink")
+    pty.write(b"20;3A;NewKaku;ID=00c142;SWITCH=1;CMD=ON;\r\n20;12;Pir;ID=aa66;PIR=ON;\r\n")
+    wait_state(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "on")
+    r = call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "off")
+    assert r.status_code == 200
+    assert pty.read_line() == "10;NewKaku;00c142;1;OFF;"
+    assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "on").status_code == 200
+    assert pty.read_line() == "10;NewKaku;00c142;1;ON;"
+    # A motion sensor cannot be commanded, an unknown or non-bridged entity
+    # neither: 400, and the port gets nothing.
+    wait_state(gw, "binary_sensor.rflink_pir_aa66_motion", "on")
+    assert call_service(gw, "binary_sensor.rflink_pir_aa66_motion", "off").status_code == 400
+    assert call_service(gw, "binary_sensor.nothing", "off").status_code == 400
+    gw.post("/api/states/sensor.http_only", json={"state": "1"})
+    assert call_service(gw, "sensor.http_only", "off").status_code == 400
+    assert gw.post("/api/services/ugate/send_command", json={"value": "on"}).status_code == 400
+    assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "sideways").status_code == 400
+    services = {s["domain"]: s["services"] for s in gw.get("/api/services").json()}
+    assert set(services["ugate"]["send_command"]["fields"]) == {"entity_id", "value"}
+    # A port that is down refuses the command.
+    pty.unplug()
+    wait_port(gw, pty.link, "retrying")
+    assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "on").status_code == 400
+
+
+def test_service_call_sets_a_mysensors_child(start_gateway, ptys):
+    pty = ptys()
+    gw = serial_gateway(start_gateway, pty, "mysensors")
+    pty.write(b"3;255;3;0;11;Relay\n3;1;0;0;3;Lamp\n3;1;1;0;2;0\n")
+    wait_state(gw, "binary_sensor.mysensors_3_1_status", "off")
+    assert call_service(gw, "binary_sensor.mysensors_3_1_status", "on").status_code == 200
+    assert pty.read_line() == "3;1;1;0;2;1"
+
+
+def test_unplugged_port_is_retried_and_resumes(start_gateway, ptys):
+    pty = ptys()
+    gw = serial_gateway(start_gateway, pty, "jsonl")
+    pty.write(b'{"id": "hall", "temperature": 18}\n')
+    wait_state(gw, "sensor.jsonl_hall_temperature", "18")
+    pty.unplug()
+    status = wait_port(gw, pty.link, "retrying")
+    assert status["last_error"]
+    assert gw.get("/api/").status_code == 200
+    assert gw.get("/api/states/sensor.jsonl_hall_temperature").json()["state"] == "18"
+    pty.plug()
+    status = wait_port(gw, pty.link, "connected")
+    assert status["last_error"] is None
+    pty.write(b'{"id": "hall", "temperature": 18.5}\n')
+    wait_state(gw, "sensor.jsonl_hall_temperature", "18.5")
+    assert port_status(gw, pty.link)["lines_read"] == 2
+
+
+def test_missing_port_at_start_is_waited_for(start_gateway, tmp_path, ptys):
+    link = str(tmp_path / "ttyACM0")
+    gw = start_gateway(config={"serial": [{"port": link, "protocol": "jsonl"}]})
+    status = wait_port(gw, link, "retrying")
+    assert "cannot open" in status["last_error"]
+    assert status["lines_read"] == 0 and status["last_line"] is None
+    assert gw.get("/api/").status_code == 200
+    pty = ptys("ttyACM0")
+    wait_port(gw, link, "connected")
+    pty.write(b'{"id": "late", "humidity": 40}\n')
+    wait_state(gw, "sensor.jsonl_late_humidity", "40")
+
+
+def test_silent_port_is_reopened(start_gateway, ptys):
+    pty = ptys()
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "jsonl", "silence_timeout": 1}]})
+    wait_port(gw, pty.link, "connected")
+    status = wait_port(gw, pty.link, "retrying")
+    assert status["last_error"] == "silent for 1 s"
+    # Still plugged in: it reopens, and a line that arrives is read.
+    wait_port(gw, pty.link, "connected")
+    pty.write(b'{"id": "quiet", "temperature": 5}\n')
+    wait_state(gw, "sensor.jsonl_quiet_temperature", "5")
+
+
+class SerialServer:
+    """A ser2net-like TCP server: one client at a time."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.conn = None
+        self.connected = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        self.conn, _ = self.sock.accept()
+        self.connected.set()
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+        self.sock.close()
+
+
+def test_tcp_port_like_ser2net(start_gateway):
+    server = SerialServer()
+    try:
+        port = "tcp://127.0.0.1:{}".format(server.port)
+        gw = start_gateway(config={"serial": [{"port": port, "protocol": "rflink"}]})
+        assert server.connected.wait(20)
+        wait_port(gw, port, "connected")
+        server.conn.sendall(b"20;3A;NewKaku;ID=00c142;SWITCH=2;CMD=OFF;\r\n")
+        wait_state(gw, "binary_sensor.rflink_newkaku_00c142_switch_2", "off")
+        assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_2", "on").status_code == 200
+        server.conn.settimeout(10)
+        assert server.conn.recv(100) == b"10;NewKaku;00c142;2;ON;\n"
+        server.conn.close()
+        assert wait_port(gw, port, "retrying")["last_error"]
+    finally:
+        server.close()
+
+
+def test_telemetry_event_on_the_bus(start_gateway, ptys):
+    import httpx
+
+    pty = ptys()
+    gw = serial_gateway(start_gateway, pty, "jsonl")
+    events = []
+    with httpx.Client(timeout=20) as client:
+        with client.stream("GET", gw.url("/api/stream?restrict=ugate_telemetry"),
+                           headers=gw.headers()) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            # The stream subscribes as it starts: keep sending until it hears.
+            for _ in range(20):
+                pty.write(b'{"id": "porch", "temperature": 7.5, "motion": false}\n')
+                time.sleep(0.2)
+                for line in lines:
+                    if line.startswith("data: {"):
+                        events.append(json.loads(line[6:]))
+                        break
+                if events:
+                    break
+    event = events[0]
+    assert event["event_type"] == "ugate_telemetry"
+    assert event["data"] == {"tenant": "DEFAULT_TENANT", "device_id": "jsonl/jsonl_porch",
+                             "payload": {"motion": "off", "temperature": 7.5}}
+
+
+def test_bad_serial_config_names_the_key(start_gateway):
+    for serial, key in [([{"port": "/dev/ttyUSB0", "protocol": "zigbee"}], "serial[0].protocol"),
+                        ([{"protocol": "jsonl"}], "serial[0].port"),
+                        ([{"port": "tcp://nowhere", "protocol": "rflink"}], "serial[0].port"),
+                        ([{"port": "/dev/x", "protocol": "rflink", "repeat_window_ms": -1}], "serial[0]")]:
+        with pytest.raises(RuntimeError) as exc:
+            start_gateway(config={"serial": serial})
+        assert "key '{}'".format(key) in str(exc.value)
