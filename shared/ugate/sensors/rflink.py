@@ -17,7 +17,7 @@ def signed_tenths(text):
     if len(text) != 4:
         raise ValueError("bad signed value")
     value = (raw & 0x7FFF) / 10
-    return -value if raw & 0x8000 else value
+    return -value if raw & 0x8000 and value else value
 
 
 def hex_int(text):
@@ -147,7 +147,8 @@ class RFLink(Protocol):
 
     def _switch(self, device, device_name, base, switch, cmd):
         attrs = dict(base)
-        attrs["switch"] = switch
+        if switch:  # what `command` needs to address this unit
+            attrs["switch"] = switch
         key = "switch_" + switch.lower() if switch else "switch"
         if cmd in SWITCH_STATES:
             return Reading(device, device_name, key, SWITCH_STATES[cmd], "binary_sensor", None, None, attrs)
