@@ -158,7 +158,36 @@ class Port:
             return self._reject("parser error", raw)
         for reply in replies:
             await self.write(reply)
-        self.bridge.publish(self, readings)
+        if not self._publish(readings):
+            self._reject("the state machine refused a reading", raw)
+
+    def _publish(self, readings):
+        """Readings of one line -> entity states, then one telemetry event
+        per device. False when the state machine refused a reading."""
+        protocol = self.conf["protocol"]
+        hub = self.bridge.hub
+        devices = {}
+        ok = True
+        for r in readings:
+            device_id = protocol + "/" + r.device
+            attributes = dict(r.attributes)
+            attributes["friendly_name"] = r.friendly_name
+            if r.unit:
+                attributes["unit_of_measurement"] = r.unit
+            if r.device_class:
+                attributes["device_class"] = r.device_class
+            attributes["device_id"] = device_id
+            attributes["port"] = self.name  # how a command finds its way back
+            try:
+                hub.states.set(r.entity_id, r.value, attributes)
+            except ValueError:  # an invalid id or value, or too many entities
+                ok = False
+                continue
+            devices.setdefault(device_id, []).append(r)
+        for device_id in devices:
+            hub.bus.fire(TELEMETRY_EVENT, {"tenant": self.bridge.tenant, "device_id": device_id,
+                                           "payload": self.protocol.telemetry(devices[device_id])})
+        return ok
 
     def _reject(self, reason, raw):
         self.lines_rejected += 1
@@ -174,13 +203,19 @@ class Port:
         self._unlogged = 0
 
     async def write(self, line):
-        """Send one line (newline added); ValueError when the port is down."""
+        """Send one line (newline added); ValueError when the port is down
+        or does not take it (the reading side then reopens the port)."""
         writer = self._writer
         if writer is None:
             raise ValueError("port {} is not connected".format(self.name))
         async with self._write_lock:
-            writer.write((line + "\n").encode())
-            await asyncio.wait_for(writer.drain(), self.write_timeout)
+            try:
+                writer.write((line + "\n").encode())
+                await asyncio.wait_for(writer.drain(), self.write_timeout)
+            except asyncio.TimeoutError:
+                raise ValueError("port {} took no data for {} s".format(self.name, self.write_timeout))
+            except OSError as exc:
+                raise ValueError("port {}: {}".format(self.name, _reason(exc)))
 
 
 class Bridge:
@@ -194,32 +229,6 @@ class Bridge:
             if port.name == name:
                 return port
         return None
-
-    def publish(self, port, readings):
-        """Readings of one line -> entity states, then one telemetry event
-        per device."""
-        protocol = port.conf["protocol"]
-        devices = {}
-        for r in readings:
-            device_id = protocol + "/" + r.device
-            attributes = dict(r.attributes)
-            attributes["friendly_name"] = r.friendly_name
-            if r.unit:
-                attributes["unit_of_measurement"] = r.unit
-            if r.device_class:
-                attributes["device_class"] = r.device_class
-            attributes["device_id"] = device_id
-            attributes["port"] = port.name  # how a command finds its way back
-            try:
-                self.hub.states.set(r.entity_id, r.value, attributes)
-            except ValueError as exc:  # an invalid id or value, or too many entities
-                port._reject("reading {} refused: {}".format(r.entity_id, exc), b"")
-                continue
-            devices.setdefault(device_id, []).append(r)
-        for device_id in devices:
-            payload = port.protocol.telemetry(devices[device_id])
-            self.hub.bus.fire(TELEMETRY_EVENT, {"tenant": self.tenant, "device_id": device_id,
-                                                "payload": payload})
 
     async def send_command(self, entity_id, value):
         """Command the device behind a bridged entity. ValueError when the
