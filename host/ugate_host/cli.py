@@ -2,6 +2,7 @@
 
     ugate run --config-dir DIR [--host HOST] [--port PORT] [--runtime cpython|micropython]
     ugate token create|list|revoke --config-dir DIR
+    ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
 import argparse
 import os
@@ -63,6 +64,11 @@ def cmd_token(args):
         tokens.revoke(args.name)
 
 
+def cmd_simulate(args):
+    from ugate_host import simulate
+    return simulate.main(args.protocol, args.interval, args.link, args.noise, args.seed)
+
+
 def parser():
     p = argparse.ArgumentParser(prog="ugate", description="ugate edge gateway: bridges serial and radio "
                                 "sensors into Home Assistant and Eclipse Hono HTTP APIs.")
@@ -89,6 +95,17 @@ def parser():
     for sp in (create, lst, revoke):
         sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
     token.set_defaults(func=cmd_token)
+
+    sim = sub.add_parser("simulate", help="play a sensor gateway's traffic on a pseudo terminal",
+                         description="Create a pseudo terminal, print its device path (use it as a serial "
+                         "port) and play a sensor gateway's traffic on it until killed.")
+    sim.add_argument("--protocol", required=True, choices=["mysensors", "rflink", "rtl_433", "jsonl"])
+    sim.add_argument("--interval", type=float, default=2.0, help="seconds between rounds of readings (default 2)")
+    sim.add_argument("--link", help="also make this path a symlink to the device, for a stable config")
+    sim.add_argument("--noise", type=float, default=0.1,
+                     help="share of lines followed by a noise line: garbage, cut short or too long (default 0.1)")
+    sim.add_argument("--seed", type=int, help="random seed, for the same traffic every time")
+    sim.set_defaults(func=cmd_simulate)
     return p
 
 
