@@ -20,9 +20,16 @@ class HostPlatform:
     }
 
     def ssl_context(self, certfile, keyfile):
+        """PEM files as Home Assistant users have them: a certificate chain
+        (Let's Encrypt fullchain.pem, or self-signed) and its key."""
+        def no_passphrase():
+            # Without this OpenSSL would prompt on the terminal and hang a service.
+            raise ConfigError("cannot load ssl_key {}: it is encrypted; store it without "
+                              "a passphrase".format(keyfile))
+
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:
-            ctx.load_cert_chain(certfile, keyfile)
+            ctx.load_cert_chain(certfile, keyfile, password=no_passphrase)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError("cannot load ssl_certificate/ssl_key: {}".format(exc))
         return ctx
