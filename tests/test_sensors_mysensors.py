@@ -171,3 +171,10 @@ def test_commands(runtime, tmp_path):
     assert out[3] == {"error": "V_TEMP cannot be set"}
     assert out[4] == {"error": "not a MySensors child"}
     assert out[5] == {"error": "bad value"}
+
+
+def test_unwritable_state_dir_still_assigns_ids(runtime, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    res = feed(runtime, "mysensors", ["255;255;3;0;3;", "255;255;3;0;3;"], state_dir=str(blocker))
+    assert [r["replies"] for r in res] == [["255;255;3;0;4;1"], ["255;255;3;0;4;2"]]

@@ -7,6 +7,8 @@ ids, RFLink repeats), so the same code runs on a board and on the desktop.
 A protocol module is imported only when a port uses it, so a small board
 carries only the parsers it needs.
 """
+import json
+
 from ugate import compat
 from ugate.states import slugify
 
@@ -52,15 +54,23 @@ class Reading:
                 "device_class": self.device_class, "attributes": self.attributes,
                 "friendly_name": self.friendly_name}
 
-    def __eq__(self, other):
-        return isinstance(other, Reading) and self.as_dict() == other.as_dict()
-
     def __repr__(self):
         return "<Reading {}={!r}>".format(self.entity_id, self.value)
 
 
 def on_off(flag):
     return "on" if flag else "off"
+
+
+def json_object(line):
+    """The JSON object on one line (JSON-line protocols)."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        raise ValueError("invalid JSON")
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    return obj
 
 
 def finite(value):

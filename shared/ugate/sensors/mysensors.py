@@ -157,9 +157,13 @@ class MySensors(Protocol):
 
     def _save(self):
         path = self._path()
-        if path:
+        if not path:
+            return
+        try:
             store.makedirs(self.state_dir)
             store.write_json(path, {"nodes": {str(k): n.as_json() for k, n in self.nodes.items()}})
+        except OSError as exc:  # a full or read-only disk: keep serving from memory
+            _log.warning("cannot save {}: {}".format(path, exc))
 
     # -- parsing -------------------------------------------------------------
     def parse(self, line):

@@ -10,9 +10,7 @@ binary sensor that is on when the battery is low; `motion`, `tamper`,
 message (rtl_433 prints each repeat it decodes) within `repeat_window_ms`
 (default 1000) count once.
 """
-import json
-
-from ugate.sensors import Protocol, Reading, Repeats, finite, on_off
+from ugate.sensors import Protocol, Reading, Repeats, finite, json_object, on_off
 from ugate.states import slugify
 
 #: Unit suffix -> (unit, device class); the longest matching suffix wins.
@@ -78,12 +76,7 @@ class Rtl433(Protocol):
         self.repeats = Repeats(self.option_int("repeat_window_ms", 1000))
 
     def parse(self, line):
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise ValueError("invalid JSON")
-        if not isinstance(obj, dict):
-            raise ValueError("not a JSON object")
+        obj = json_object(line)
         model = obj.get("model")
         if not isinstance(model, str) or not model:
             raise ValueError("missing model")
