@@ -129,7 +129,7 @@ def test_unknown_protocol_and_bad_options(runtime):
     [res] = run_steps(runtime, "rflink", [], options={"repeat_window_ms": -1})
     assert res == {"error": "option repeat_window_ms must be an integer >= 0"}
     [res] = run_steps(runtime, "mysensors", [], options={"unit_system": "nautical"})
-    assert res == {"error": "option unit_system must be metric or imperial"}
+    assert res == {"error": "option unit_system must be metric or us_customary"}
 
 
 def test_telemetry_is_one_payload_per_line(runtime):

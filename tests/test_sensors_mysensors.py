@@ -49,9 +49,9 @@ def test_reference_session(runtime, tmp_path):
     assert res[11] == {"readings": [], "replies": ["1;1;1;0;2;1"]}
 
 
-def test_imperial_units_and_config(runtime, tmp_path):
+def test_us_customary_units_and_config(runtime, tmp_path):
     res = feed(runtime, "mysensors", ["2;0;0;0;6;", "2;0;1;0;0;70.2", "2;255;3;0;6;0"],
-               options={"unit_system": "imperial"}, state_dir=str(tmp_path))
+               options={"unit_system": "us_customary"}, state_dir=str(tmp_path))
     assert reading(res[1], "sensor.mysensors_2_0_temp")["unit"] == "°F"
     assert res[2]["replies"] == ["2;255;3;0;6;I"]
 

@@ -57,7 +57,7 @@ BINARY_CLASSES = {
     "DOOR": "door", "MOTION": "motion", "SMOKE": "smoke", "SPRINKLER": "safety",
     "WATER_LEAK": "safety", "SOUND": "sound", "VIBRATION": "vibration", "MOISTURE": "moisture",
 }
-#: Value type -> (metric unit, imperial unit, device class).
+#: Value type -> (metric unit, US customary unit, device class).
 SENSOR_UNITS = {
     "TEMP": ("°C", "°F", "temperature"),
     "HUM": ("%", "%", "humidity"),
@@ -133,8 +133,8 @@ class MySensors(Protocol):
     def __init__(self, options=None, state_dir=None):
         Protocol.__init__(self, options, state_dir)
         unit_system = self.options.get("unit_system", "metric")
-        if unit_system not in ("metric", "imperial"):
-            raise ValueError("option unit_system must be metric or imperial")
+        if unit_system not in ("metric", "us_customary"):  # Home Assistant's names
+            raise ValueError("option unit_system must be metric or us_customary")
         self.metric = unit_system == "metric"
         self.nodes = {}
         try:
@@ -300,8 +300,8 @@ class MySensors(Protocol):
         if vtype == "LEVEL":
             unit, device_class = LEVEL_UNITS.get(stype, (None, None))
         else:
-            metric, imperial, device_class = SENSOR_UNITS.get(vtype, (None, None, None))
-            unit = metric if self.metric else imperial
+            metric, customary, device_class = SENSOR_UNITS.get(vtype, (None, None, None))
+            unit = metric if self.metric else customary
         prefix = node.values.get((child, "UNIT_PREFIX"))
         if prefix:  # the node names its own unit
             unit = prefix
