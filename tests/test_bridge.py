@@ -272,10 +272,10 @@ def test_missing_port_at_start_is_waited_for(start_gateway, tmp_path, ptys):
 
 def test_silent_port_is_reopened(start_gateway, ptys):
     pty = ptys()
-    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "jsonl", "silence_timeout": 1}]})
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "jsonl", "silence_timeout": 2}]})
     wait_port(gw, pty.link, "connected")
     status = wait_port(gw, pty.link, "retrying")
-    assert status["last_error"] == "silent for 1 s"
+    assert status["last_error"] == "silent for 2 s"
     # Still plugged in: it reopens, and a line that arrives is read.
     wait_port(gw, pty.link, "connected")
     pty.write(b'{"id": "quiet", "temperature": 5}\n')
