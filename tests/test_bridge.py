@@ -135,7 +135,7 @@ def test_json_lines_become_entities(start_gateway, ptys):
     status = port_status(gw, pty.link)
     assert status["protocol"] == "jsonl"
     assert status["lines_read"] == 2 and status["lines_rejected"] == 0
-    assert status["last_error"] is None and status["last_line"].endswith("+00:00")
+    assert status["last_error"] is None and status["last_line_at"].endswith("+00:00")
     assert gw.get("/api/ugate/ports", token=False).status_code == 401
 
 
@@ -262,7 +262,7 @@ def test_missing_port_at_start_is_waited_for(start_gateway, tmp_path, ptys):
     gw = start_gateway(config={"serial": [{"port": link, "protocol": "jsonl"}]})
     status = wait_port(gw, link, "retrying")
     assert "cannot open" in status["last_error"]
-    assert status["lines_read"] == 0 and status["last_line"] is None
+    assert status["lines_read"] == 0 and status["last_line_at"] is None
     assert gw.get("/api/").status_code == 200
     pty = ptys("ttyACM0")
     wait_port(gw, link, "connected")

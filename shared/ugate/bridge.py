@@ -50,7 +50,7 @@ class Port:
         self.last_rejected = None
         self.lines_read = 0
         self.lines_rejected = 0
-        self.last_line = None
+        self.last_line_at = None
         self._writer = None
         self._write_lock = asyncio.Lock()
         self._logged_at = None
@@ -65,7 +65,7 @@ class Port:
         s["lines_read"] = self.lines_read
         s["lines_rejected"] = self.lines_rejected
         s["last_rejected"] = self.last_rejected
-        s["last_line"] = compat.iso(self.last_line) if self.last_line else None
+        s["last_line_at"] = compat.iso(self.last_line_at) if self.last_line_at else None
         return s
 
     async def run(self):
@@ -143,7 +143,7 @@ class Port:
 
     def _count(self):
         self.lines_read += 1
-        self.last_line = compat.now_us()
+        self.last_line_at = compat.now_us()
 
     async def _line(self, raw):
         self._count()
