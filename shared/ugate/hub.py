@@ -100,6 +100,8 @@ class Hub:
         self.background = []
         #: Callables run once when the gateway stops (e.g. saving states).
         self.on_stop = []
+        #: The serial and radio bridge (`ugate.bridge.Bridge`), set by `bridge.setup`.
+        self.bridge = None
 
     def stop(self):
         callbacks, self.on_stop = self.on_stop, []
