@@ -69,6 +69,15 @@ class State:
         return d
 
 
+def _change(entity_id, old, new):
+    """`state_changed` event data, in Home Assistant's field order."""
+    d = compat.OrderedDict()
+    d["entity_id"] = entity_id
+    d["old_state"] = old.as_dict() if old else None
+    d["new_state"] = new.as_dict() if new else None
+    return d
+
+
 class StateMachine:
     #: Entities kept at most; a new entity past this is refused (boards lower it).
     max_entities = 1024
@@ -108,11 +117,8 @@ class StateMachine:
         last_changed = old.last_changed if same_state else now
         state = State(entity_id, new_state, attributes, last_changed, now, now, context)
         self._states[entity_id] = state
-        self.bus.fire("state_changed", {
-            "entity_id": entity_id,
-            "old_state": old.as_dict() if old else None,
-            "new_state": state.as_dict(),
-        }, context=context, time_fired=now)
+        self.bus.fire("state_changed", _change(entity_id, old, state), context=context,
+                      time_fired=now)
         return state, old is None
 
     def remove(self, entity_id, context=None):
@@ -120,8 +126,7 @@ class StateMachine:
         old = self._states.pop(entity_id, None)
         if old is None:
             return False
-        self.bus.fire("state_changed", {"entity_id": entity_id, "old_state": old.as_dict(),
-                                        "new_state": None}, context=context)
+        self.bus.fire("state_changed", _change(entity_id, old, None), context=context)
         return True
 
     def restore(self, state):

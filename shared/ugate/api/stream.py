@@ -1,9 +1,11 @@
 """Server-sent events: `GET /api/stream[?restrict=type1,type2]` (ha-api.md
 1.3), the bus as `text/event-stream`.
 
-Each client gets a bounded `Subscription`. A client that stops reading
-leaves its socket full, the queue fills, and the client is dropped: its
-listener removed and its connection aborted, so nothing grows without bound.
+Each client gets a bounded `Subscription` of frames, serialised when the
+event fires. A client that stops reading leaves its socket full, its frames
+pile up past `EventStream.max_pending_bytes` (or the queue's item limit), and
+it is dropped: listener removed, connection aborted. Nothing grows without
+bound.
 A client that closes its connection is noticed at once (its end of input),
 not at the next write.
 Microdot's own SSE helper keeps an unbounded list, and MicroPython has no
@@ -23,15 +25,24 @@ _log = log.get("api.stream")
 PING = b"data: ping\n\n"
 
 
-def abort(writer):
-    """Close a connection now, dropping unsent data. CPython's close() would
-    wait for a client that does not read to take the buffered bytes."""
-    transport = getattr(writer, "transport", None)  # CPython's StreamWriter only
+def abort(writer, task):
+    """Close a connection now, dropping unsent data, and end the `task`
+    writing to it."""
+    transport = getattr(writer, "transport", None)
+    if transport is not None:
+        # CPython: close() would wait for the client to take the buffered
+        # bytes; abort() also fails the write the task is blocked in.
+        transport.abort()
+    else:
+        # MicroPython: closing a socket does not wake a write blocked on it,
+        # and Stream.close() does nothing (wait_closed() closes the socket).
+        task.cancel()
+        asyncio.create_task(_close(writer))
+
+
+async def _close(writer):
     try:
-        if transport is not None:
-            transport.abort()
-        else:
-            writer.close()
+        await writer.wait_closed()
     except OSError:
         pass
 
@@ -45,14 +56,18 @@ class EventStream:
 
     #: Seconds without events before a ping (Home Assistant's STREAM_PING_INTERVAL).
     ping_interval = 50
+    #: Bytes of frames waiting for one client before it is dropped.
+    max_pending_bytes = 64 * 1024
 
     def __init__(self, bus, sock, restrict=None):
         self.bus = bus
         self.reader, self.writer = sock
         self.restrict = restrict
         self.queue = None
+        self.pending_bytes = 0
         self._unlisten = None
         self._watcher = None
+        self._task = None  # the connection's task, which writes the frames
 
     def __aiter__(self):
         return self
@@ -61,16 +76,19 @@ class EventStream:
         if self.queue is None:
             # Subscribe on the first read, so a HEAD request never does.
             self.queue = Subscription()
+            self._task = asyncio.current_task()
             self._unlisten = self.bus.listen(MATCH_ALL, self._forward)
             self._watcher = asyncio.create_task(self._watch_client())
             return PING
-        events = await self.queue.get(self.ping_interval)
+        frames = await self.queue.get(self.ping_interval)
         if self.queue.closed:
             self._detach()
             raise StopAsyncIteration
-        if not events:
+        if not frames:
             return PING
-        return b"".join(frame(event) for event in events)
+        chunk = b"".join(frames)
+        self.pending_bytes -= len(chunk)
+        return chunk
 
     async def aclose(self):
         self._detach()
@@ -78,11 +96,13 @@ class EventStream:
     def _forward(self, event):
         if self.restrict and event.event_type not in self.restrict:
             return
-        self.queue.put(event)
-        if self.queue.overflowed:
+        data = frame(event)
+        self.pending_bytes += len(data)
+        self.queue.put(data)
+        if self.queue.overflowed or self.pending_bytes > self.max_pending_bytes:
             _log.warning("event stream client does not read: dropped")
             self._detach()
-            abort(self.writer)
+            abort(self.writer, self._task)
 
     async def _watch_client(self):
         # The client sends nothing after its request: end of input means it has gone.
