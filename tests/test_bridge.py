@@ -8,7 +8,6 @@ import os
 import select
 import socket
 import subprocess
-import threading
 import time
 import tty
 
@@ -289,14 +288,16 @@ class SerialServer:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
+        self.sock.settimeout(20)
         self.port = self.sock.getsockname()[1]
         self.conn = None
-        self.connected = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _accept(self):
+    def accept(self):
+        if self.conn:
+            self.conn.close()
         self.conn, _ = self.sock.accept()
-        self.connected.set()
+        self.conn.settimeout(10)
+        return self.conn
 
     def close(self):
         if self.conn:
@@ -309,15 +310,19 @@ def test_tcp_port_like_ser2net(start_gateway):
     try:
         port = "tcp://127.0.0.1:{}".format(server.port)
         gw = start_gateway(config={"serial": [{"port": port, "protocol": "rflink"}]})
-        assert server.connected.wait(20)
+        conn = server.accept()
         wait_port(gw, port, "connected")
-        server.conn.sendall(b"20;3A;NewKaku;ID=00c142;SWITCH=2;CMD=OFF;\r\n")
+        conn.sendall(b"20;3A;NewKaku;ID=00c142;SWITCH=2;CMD=OFF;\r\n")
         wait_state(gw, "binary_sensor.rflink_newkaku_00c142_switch_2", "off")
         assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_2", "on").status_code == 200
-        server.conn.settimeout(10)
-        assert server.conn.recv(100) == b"10;NewKaku;00c142;2;ON;\n"
-        server.conn.close()
+        assert conn.recv(100) == b"10;NewKaku;00c142;2;ON;\n"
+        # The server drops the client: the gateway reconnects and reads on.
+        conn.close()
         assert wait_port(gw, port, "retrying")["last_error"]
+        conn = server.accept()
+        wait_port(gw, port, "connected")
+        conn.sendall(b"20;3B;NewKaku;ID=00c142;SWITCH=2;CMD=ON;\r\n")
+        wait_state(gw, "binary_sensor.rflink_newkaku_00c142_switch_2", "on")
     finally:
         server.close()
 

@@ -33,6 +33,8 @@ class Port:
     #: to `retry_max`.
     retry_initial = 1
     retry_max = 60
+    #: Seconds an open (a TCP connect to a host that does not answer) may take.
+    open_timeout = 10
     #: Bytes asked of the stream at a time.
     read_size = 256
     #: Seconds a write may wait for the port before it counts as stuck.
@@ -73,7 +75,7 @@ class Port:
         delay = self.retry_initial
         while True:
             try:
-                reader, writer = await self._open()
+                reader, writer = await asyncio.wait_for(self._open(), self.open_timeout)
             except Exception as exc:  # whatever the platform raises, the port is just down
                 self._down("cannot open: " + _reason(exc))
             else:
@@ -93,7 +95,7 @@ class Port:
                     self._writer = None
                     await _close(writer)
                 if self.lines_read > lines_before:
-                    delay = self.retry_initial  # it worked for a while: retry soon
+                    delay = self.retry_initial  # it delivered lines: retry soon
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.retry_max)
 
