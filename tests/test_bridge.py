@@ -14,6 +14,7 @@ import tty
 import pytest
 
 from conftest import BIN, ROOT
+from ugate.states import slugify
 
 
 class Pty:
@@ -177,6 +178,12 @@ def test_mysensors_gateway_gets_controller_replies(start_gateway, ptys):
     assert temp["attributes"]["friendly_name"] == "Weather 0 Temp"
     assert temp["attributes"]["unit_of_measurement"] == "°C"
     assert temp["attributes"]["device_id"] == "mysensors/mysensors_1"
+    # The ids handed out survive a restart: the next node gets 2, not 1 again.
+    gw.restart()
+    wait_port(gw, pty.link, "connected")
+    pty.write(b"255;255;3;0;3;\n")
+    assert pty.read_line() == "255;255;3;0;4;2"
+    assert os.path.exists(os.path.join(gw.config_dir, "serial", slugify(pty.link), "mysensors.json"))
 
 
 def test_rtl_433_and_rflink_lines_become_entities(start_gateway, ptys):

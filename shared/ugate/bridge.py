@@ -13,7 +13,8 @@ the `ugate.send_command` service uses it, and so can a Hono command face.
 """
 import asyncio
 
-from ugate import compat, log, sensors
+from ugate import compat, log, sensors, store
+from ugate.states import slugify
 
 _log = log.get("bridge")
 
@@ -263,7 +264,10 @@ def setup(hub):
     bridge = Bridge(hub)
     hub.bridge = bridge
     for conf in hub.config["serial"]:
-        port = Port(bridge, conf, sensors.create(conf["protocol"], conf["options"], hub.config_dir))
+        # Each port's parser keeps its files (MySensors node ids) apart: two
+        # gateways are two networks.
+        state_dir = store.join(hub.config_dir, "serial", slugify(conf["port"]))
+        port = Port(bridge, conf, sensors.create(conf["protocol"], conf["options"], state_dir))
         bridge.ports.append(port)
         hub.background.append(lambda hub, port=port: port.run())
     if bridge.ports:
