@@ -52,8 +52,23 @@ class MessageStream(WebSocket):
         self._sending = asyncio.Lock()
 
     async def send(self, data, opcode=None):
+        # Header and payload go out separately: no third copy of a large
+        # message in a board's heap.
+        if isinstance(data, str):
+            data = data.encode()
+            opcode = opcode or self.TEXT
+        n = len(data)
+        if n < 126:
+            header = bytes((0x80 | (opcode or self.BINARY), n))
+        elif n < 65536:
+            header = bytes((0x80 | (opcode or self.BINARY), 126)) + n.to_bytes(2, "big")
+        else:
+            header = bytes((0x80 | (opcode or self.BINARY), 127)) + n.to_bytes(8, "big")
+        writer = self.request.sock[1]
         async with self._sending:
-            await super().send(data, opcode)
+            await writer.awrite(header)
+            if n:
+                await writer.awrite(data)
 
     async def close(self, code=1000):
         if not self.closed:
@@ -150,9 +165,11 @@ def _dumps(message):
     try:
         return json.dumps(message)
     except (TypeError, ValueError):  # e.g. a service response that is not JSON
-        _log.error("cannot serialise a message for id {}".format(message.get("id")))
-        return json.dumps(error_message(message.get("id"), ERR_UNKNOWN_ERROR,
-                                        "Invalid JSON in response"))
+        problem = "Invalid JSON in response"
+    except MemoryError:  # e.g. get_states with many entities on a small board
+        problem = "Response too large for the gateway's memory"
+    _log.error("message for id {}: {}".format(message.get("id"), problem))
+    return json.dumps(error_message(message.get("id"), ERR_UNKNOWN_ERROR, problem))
 
 
 class InvalidFormat(ValueError):
@@ -445,6 +462,8 @@ class Connection:
         self.subscriptions = {}
         self.queue = Subscription(self.max_pending)
         self.done = asyncio.Event()
+        #: Set by the writer after each batch it sent.
+        self.sent = asyncio.Event()
         self._checked = compat.ticks_ms()
 
     def context(self):
@@ -460,11 +479,14 @@ class Connection:
             self.done.set()
 
     async def serve(self):
+        close_code = 1000
         if await self.authenticate():
             reader = asyncio.create_task(self._read())
             writer = asyncio.create_task(self._write())
             try:
                 await self.done.wait()
+            except asyncio.CancelledError:  # the gateway is stopping
+                close_code = 1001
             finally:
                 reader.cancel()
                 writer.cancel()
@@ -477,7 +499,7 @@ class Connection:
             return
         await asyncio.sleep(0)  # let the cancelled writer let go of the socket
         try:
-            await asyncio.wait_for(self.ws.close(), 2)
+            await asyncio.wait_for(self.ws.close(close_code), 2)
         except (OSError, asyncio.TimeoutError):
             pass
 
@@ -536,16 +558,20 @@ class Connection:
                     _log.info("invalid JSON from {}; closing".format(self.request.g.remote))
                     return
                 for msg in data if isinstance(data, list) else (data,):
+                    # A client that sends commands faster than it reads the
+                    # answers waits here; only events can overflow its queue.
+                    while len(self.queue.items) >= self.max_pending // 8:
+                        self.sent.clear()
+                        await self.sent.wait()
                     await self.handle(msg)
-                    if self.done.is_set():
+                    if self.queue.closed:
                         return
-                    # Give the writer a turn: a long array of commands must
-                    # not fill the queue of a client that reads.
-                    await asyncio.sleep(0)
         except (WebSocketError, EOFError, OSError):
             pass
         finally:
-            self.done.set()
+            if not self.queue.closed:
+                self.done.set()
+            # else the writer sends what is queued, then ends the connection
 
     async def handle(self, msg):
         msg_id = msg.get("id") if isinstance(msg, dict) else None
@@ -564,7 +590,7 @@ class Connection:
             return
         if not self.authorized():
             self.send(error_message(msg_id, ERR_UNAUTHORIZED, "Unauthorized"))
-            self.done.set()
+            self.queue.close()
             return
         try:
             await command(self, msg)
@@ -578,18 +604,21 @@ class Connection:
     async def _write(self):
         ws = self.ws
         try:
-            while not self.queue.closed:
+            while True:
+                # A closed queue still hands out what it holds (the last answer).
                 messages = await self.queue.get()
-                if self.queue.overflowed:
+                if self.queue.overflowed or not messages:
                     return
-                if (compat.ticks_diff(compat.ticks_ms(), self._checked) > self.token_recheck_ms
-                        and not self.authorized()):
+                if (not self.queue.closed
+                        and compat.ticks_diff(compat.ticks_ms(), self._checked)
+                        > self.token_recheck_ms and not self.authorized()):
                     return
                 if self.coalesce and len(messages) > 1:
                     await ws.send("[" + ",".join(_dumps(m) for m in messages) + "]")
                 else:
                     for message in messages:
                         await ws.send(_dumps(message))
+                self.sent.set()
         except OSError:
             pass
         finally:
