@@ -82,3 +82,40 @@ def test_commands(runtime):
     assert out[0]["line"].startswith('{"id": "porch"')
     assert json.loads(out[1]["line"]) == {"id": "porch", "light": 40}
     assert out[2] == {"error": "not a jsonl entity"}
+
+
+@pytest.mark.parametrize("line", [
+    '{"id": "a", "t": , "u": 1}',        # MicroPython's json alone loads this as {"t": "u"}
+    '{"id": "a" "t": 1}',
+    '{"id": "a", "t" 5: 1}',
+    '{"id": "a", "t": 1,}',
+    '{"id": "a", "t": [1,]}',
+    '{"id": "a", "t": 01}',
+    '{"id": "a", "t": 1.}',
+    '{"id": "a", "t": -}',
+    '{"id": "a", "t": NaN}',
+    '{"id": "a", "t": Infinity}',
+    '{"id": "a", "t": tru}',
+    '{"id": "a", "t": "x\\q"}',
+    '{"id": "a", "t": "\\u00g0"}',
+    '{"id": "a", "t": 1}}',
+    '{"id": "a", "t": 1',
+    '{"id": "a", 5: 1}',
+    '{"id": "a"} x',
+])
+def test_json_is_checked_strictly_on_both_runtimes(runtime, line):
+    [res] = feed(runtime, "jsonl", [line])
+    assert res == {"error": "invalid JSON"}
+
+
+def test_strict_json_accepts_every_valid_form(runtime):
+    line = '{ "id" : "a\\u00e9\\n" , "t" : -1.5e2 , "u" : 0.25E-1 , "v" : [ ] , "w" : { } , "x" : 0 }'
+    [res] = feed(runtime, "jsonl", [line.replace(', "v" : [ ] , "w" : { }', "")])
+    assert values(res) == {"sensor.jsonl_a_t": -150.0, "sensor.jsonl_a_u": 0.025, "sensor.jsonl_a_x": 0}
+    [res] = feed(runtime, "jsonl", [line])
+    assert res == {"error": "unsupported value for v"}  # valid JSON, but not a sensor value
+
+
+def test_deep_nesting_is_refused(runtime):
+    [res] = feed(runtime, "jsonl", ['{"id": "a", "t": ' + "[" * 20 + "]" * 20 + "}"])
+    assert res == {"error": "JSON nested too deeply"}

@@ -178,3 +178,14 @@ def test_unwritable_state_dir_still_assigns_ids(runtime, tmp_path):
     blocker.write_text("")
     res = feed(runtime, "mysensors", ["255;255;3;0;3;", "255;255;3;0;3;"], state_dir=str(blocker))
     assert [r["replies"] for r in res] == [["255;255;3;0;4;1"], ["255;255;3;0;4;2"]]
+
+
+def test_number_forms(runtime):
+    """Numbers are checked the same way on both runtimes (MicroPython's
+    float() alone takes "e5" and "." as 0)."""
+    good = {"-4.50": -4.5, "+3": 3, "1.5e1": 15.0, "0.25E-1": 0.025, "007": 7}
+    bad = ["e5", ".", "5.", ".5", "1e", "-", " 21", "21 ", "１", "0x1f", "inf", "nan", "1_000"]
+    res = feed(runtime, "mysensors", ["1;0;1;0;0;" + text for text in list(good) + bad])
+    assert [values(r)["sensor.mysensors_1_0_temp"] for r in res[:len(good)]] == list(good.values())
+    assert [r.get("error") for r in res[len(good):]] == ["bad number"] * len(bad)
+    assert feed(runtime, "mysensors", ["１;0;1;0;0;1"]) == [{"error": "bad node id"}]

@@ -106,6 +106,7 @@ def test_malformed_lines(runtime):
         "20;36;Alecto V1;ID=xyz;TEMP=00cf;": "bad hex value",
         "20;36;Alecto V1;ID=0334;TEMP00cf;": "bad field 'TEMP00cf'",
         "20;36;Alecto V1;ID=0334;HUM=;": "bad number",
+        "20;36;Alecto V1;ID=0334;HUM=E16;": "bad number",
         "20;36;Alecto V1;ID=0334;BAT=MAYBE;": "bad battery value",
         "20;36;Alecto V1;ID=0334;WINDIR=16;": "bad wind direction",
         "20;12;Pir;ID=aa66;PIR=1;": "bad ON/OFF value",

@@ -7,8 +7,6 @@ ids, RFLink repeats), so the same code runs on a board and on the desktop.
 A protocol module is imported only when a port uses it, so a small board
 carries only the parsers it needs.
 """
-import json
-
 from ugate import compat
 from ugate.states import slugify
 
@@ -22,8 +20,9 @@ PROTOCOLS = {
 
 
 def title(key):
-    """'wind_avg' -> 'Wind Avg' (MicroPython's str has no title())."""
-    return " ".join(w[:1].upper() + w[1:] for w in key.split("_") if w)
+    """'wind_avg' -> 'Wind Avg' (MicroPython's str has no title(), and its
+    upper() leaves non-ASCII letters alone, so only ASCII ones are raised)."""
+    return " ".join((w[0].upper() if "a" <= w[0] <= "z" else w[0]) + w[1:] for w in key.split("_") if w)
 
 
 class Reading:
@@ -62,17 +61,6 @@ def on_off(flag):
     return "on" if flag else "off"
 
 
-def json_object(line):
-    """The JSON object on one line (JSON-line protocols)."""
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        raise ValueError("invalid JSON")
-    if not isinstance(obj, dict):
-        raise ValueError("not a JSON object")
-    return obj
-
-
 def finite(value):
     """`value` unless it is nan or infinite, which are not readings."""
     if value != value or value in (float("inf"), float("-inf")):
@@ -80,12 +68,25 @@ def finite(value):
     return value
 
 
+def digits(text):
+    """Only ASCII digits, at least one (str.isdigit differs between runtimes)."""
+    return text != "" and all("0" <= c <= "9" for c in text)
+
+
 def number(text):
-    """A decimal payload as int when it is whole, else float."""
-    try:
+    """A decimal payload ("21.5", "-4", "1.2e3") as int when it is whole,
+    else float. The form is checked here: MicroPython's float() also takes
+    "e5" or "." (as 0)."""
+    body = text[1:] if text[:1] in ("-", "+") else text
+    mantissa, e, exponent = body.replace("E", "e").partition("e")
+    whole, dot, fraction = mantissa.partition(".")
+    if exponent[:1] in ("-", "+"):
+        exponent = exponent[1:]
+    if not digits(whole) or dot and not digits(fraction) or e and not digits(exponent):
+        raise ValueError("bad number")
+    if not dot and not e:
         return int(text)
-    except ValueError:
-        return finite(float(text))
+    return finite(float(text))
 
 
 class Repeats:

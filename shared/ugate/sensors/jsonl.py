@@ -9,7 +9,7 @@ sensors, booleans binary sensors and strings text sensors.
 import json
 
 from ugate import compat
-from ugate.sensors import Protocol, Reading, finite, json_object, on_off
+from ugate.sensors import Protocol, Reading, finite, on_off, strictjson
 from ugate.states import slugify
 
 #: key -> (unit, device class) of a numeric sensor.
@@ -52,7 +52,7 @@ class JsonLines(Protocol):
     name = "jsonl"
 
     def parse(self, line):
-        obj = json_object(line)
+        obj = strictjson.loads_object(line)
         ident = obj.get("id")
         if isinstance(ident, bool) or not isinstance(ident, (str, int)) or ident == "":
             raise ValueError("missing id")

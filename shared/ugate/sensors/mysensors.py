@@ -10,7 +10,7 @@ battery sensor `sensor.mysensors_<node>_battery`; the sketch name is the
 device name.
 """
 from ugate import log, store
-from ugate.sensors import Protocol, Reading, number, on_off
+from ugate.sensors import Protocol, Reading, digits, number, on_off
 
 _log = log.get("sensors.mysensors")
 
@@ -97,7 +97,7 @@ LEVEL_UNITS = {
 
 
 def _int(text, low, high, what):
-    if not text.isdigit():
+    if not digits(text):
         raise ValueError("bad " + what)
     value = int(text)
     if not low <= value <= high:

@@ -33,14 +33,8 @@ def hex_tenths(text):
     return hex_int(text) / 10
 
 
-def decimal(text):
-    if not text or text.strip() != text:
-        raise ValueError("bad number")
-    return number(text)
-
-
 def wind_direction(text):
-    value = decimal(text)
+    value = number(text)
     if not 0 <= value <= 15 or not isinstance(value, int):
         raise ValueError("bad wind direction")
     return value * 22.5
@@ -63,7 +57,7 @@ LABELS = {
     "TEMP": ("temperature", signed_tenths, "sensor", "°C", "temperature"),
     "WINCHL": ("wind_chill", signed_tenths, "sensor", "°C", "temperature"),
     "WINTMP": ("wind_temperature", signed_tenths, "sensor", "°C", "temperature"),
-    "HUM": ("humidity", decimal, "sensor", "%", "humidity"),
+    "HUM": ("humidity", number, "sensor", "%", "humidity"),
     "BARO": ("pressure", hex_int, "sensor", "hPa", "pressure"),
     "UV": ("uv", hex_int, "sensor", "UV index", None),
     "LUX": ("illuminance", hex_int, "sensor", "lx", "illuminance"),
@@ -78,12 +72,12 @@ LABELS = {
     "BAT": ("battery", battery_low, "binary_sensor", None, "battery"),
     "PIR": ("motion", on_off_label, "binary_sensor", None, "motion"),
     "SMOKEALERT": ("smoke", on_off_label, "binary_sensor", None, "smoke"),
-    "CO2": ("co2", decimal, "sensor", "ppm", "carbon_dioxide"),
-    "SOUND": ("sound", decimal, "sensor", "dB", "sound_pressure"),
-    "CURRENT": ("current", decimal, "sensor", "A", "current"),
-    "DIST": ("distance", decimal, "sensor", None, None),
-    "METER": ("meter", decimal, "sensor", None, None),
-    "VOLT": ("voltage", decimal, "sensor", "V", "voltage"),
+    "CO2": ("co2", number, "sensor", "ppm", "carbon_dioxide"),
+    "SOUND": ("sound", number, "sensor", "dB", "sound_pressure"),
+    "CURRENT": ("current", number, "sensor", "A", "current"),
+    "DIST": ("distance", number, "sensor", None, None),
+    "METER": ("meter", number, "sensor", None, None),
+    "VOLT": ("voltage", number, "sensor", "V", "voltage"),
 }
 #: CMD values that switch a unit (or its group) on or off.
 SWITCH_STATES = {"ON": "on", "OFF": "off", "ALLON": "on", "ALLOFF": "off"}
@@ -153,7 +147,7 @@ class RFLink(Protocol):
         if cmd in SWITCH_STATES:
             return Reading(device, device_name, key, SWITCH_STATES[cmd], "binary_sensor", None, None, attrs)
         if cmd.startswith("SET_LEVEL="):
-            level = decimal(cmd[10:])
+            level = number(cmd[10:])
             return Reading(device, device_name, key + "_level", level, "sensor", None, None, attrs)
         if cmd in COMMANDS:
             return Reading(device, device_name, key + "_command", cmd.lower(), "sensor", None, None, attrs)

@@ -10,7 +10,7 @@ binary sensor that is on when the battery is low; `motion`, `tamper`,
 message (rtl_433 prints each repeat it decodes) within `repeat_window_ms`
 (default 1000) count once.
 """
-from ugate.sensors import Protocol, Reading, Repeats, finite, json_object, on_off
+from ugate.sensors import Protocol, Reading, Repeats, finite, on_off, strictjson
 from ugate.states import slugify
 
 #: Unit suffix -> (unit, device class); the longest matching suffix wins.
@@ -76,7 +76,7 @@ class Rtl433(Protocol):
         self.repeats = Repeats(self.option_int("repeat_window_ms", 1000))
 
     def parse(self, line):
-        obj = json_object(line)
+        obj = strictjson.loads_object(line)
         model = obj.get("model")
         if not isinstance(model, str) or not model:
             raise ValueError("missing model")
