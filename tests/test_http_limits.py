@@ -114,6 +114,7 @@ def test_more_connections_than_allowed_get_503_and_service_resumes(start_gateway
                 gw.token).encode())
             assert status(answer) == 503
             assert b"Retry-After: 1" in answer
+            assert_secure(answer)
         for s in idle:  # the two held connections are still open, unanswered
             s.settimeout(0.2)
             with pytest.raises(socket.timeout):

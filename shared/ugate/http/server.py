@@ -14,6 +14,7 @@ from microdot import Microdot, Request, Response
 
 from ugate import log
 from ugate.compat import OrderedDict
+from ugate.http.headers import SECURITY_HEADERS
 
 _log = log.get("http")
 
@@ -176,10 +177,13 @@ class Gateway(Microdot):
         return res
 
 
+_REFUSED = ("HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+            + "".join("{}: {}\r\n".format(n, v) for n, v in SECURITY_HEADERS) + "\r\n").encode()
+
+
 async def _refuse(reader, writer):
     try:
-        await writer.awrite(b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                            b"Content-Length: 0\r\n\r\n")
+        await writer.awrite(_REFUSED)
     except OSError:
         pass
     await _discard(reader, 4096)
