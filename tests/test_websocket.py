@@ -120,7 +120,8 @@ def test_invalid_token_is_refused_closed_and_counted_for_the_ban(start_gateway):
     ({"type": "auth"}, None),
     ({"access_token": "x"}, "required key not provided @ data['type']"),
     ({"type": "login", "access_token": "x"}, "data['type']"),
-    ({"type": "auth", "access_token": 42}, "expected str for dictionary value @ data['access_token']"),
+    ({"type": "auth", "access_token": 42},
+     "expected str for dictionary value @ data['access_token']"),
     ({"type": "auth", "access_token": "x", "extra": 1}, "extra keys not allowed @ data['extra']"),
     ([{"type": "auth"}], "expected a dictionary"),
 ])
@@ -244,7 +245,13 @@ def test_invalid_json_after_auth_closes_and_frames_are_read_robustly(gateway):
 
 def test_a_message_over_the_size_limit_closes_the_connection(gateway):
     ws = connect(gateway)
-    send(ws, {"id": 1, "type": "fire_event", "event_type": "big", "event_data": {"x": "y" * 70000}})
+    send(ws, {"id": 1, "type": "fire_event", "event_type": "big",
+              "event_data": {"x": "y" * 70000}})
+    assert closed_by_server(ws)
+    # The limit holds for a message sent in fragments too.
+    ws = connect(gateway)
+    ws.send_frame(ABNF(0, 0, 0, 0, ABNF.OPCODE_TEXT, 1, b'{"id": 1, "x": "' + b"y" * 40000))
+    ws.send_frame(ABNF(1, 0, 0, 0, ABNF.OPCODE_CONT, 1, b"y" * 40000 + b'"}'))
     assert closed_by_server(ws)
     assert command(connect(gateway), {"id": 1, "type": "ping"})["type"] == "pong"
 

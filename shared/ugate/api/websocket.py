@@ -176,7 +176,7 @@ class InvalidFormat(ValueError):
     """A command's fields do not fit; the text is voluptuous-style, as HA's."""
 
 
-_TYPE_NAMES = {str: "str", dict: "dict", int: "int", bool: "bool", list: "list"}
+_TYPE_NAMES = {str: "str", dict: "dict", int: "int", bool: "bool"}
 
 
 def field(msg, key, kind, default=None, required=False):
@@ -215,11 +215,9 @@ def auth_format_problem(msg):
 
 def compressed_context(context):
     """The context id alone when that is all it holds, else the whole dict."""
-    if isinstance(context, Context):
-        context = context.as_dict()
-    if context["parent_id"] is None and context["user_id"] is None:
-        return context["id"]
-    return context
+    if context.parent_id is None and context.user_id is None:
+        return context.id
+    return context.as_dict()
 
 
 def compressed_state(state):
@@ -374,7 +372,8 @@ async def call_service(conn, msg):
     elif not return_response and supports == RESPONSE_ONLY:
         refusal = "The action requires responses and must be called with return_response=True."
     if refusal:
-        conn.send(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR, "Validation error: " + refusal))
+        conn.send(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
+                                "Validation error: " + refusal))
         return
     try:
         response = await conn.hub.services.call(domain, service, data, context)
@@ -528,7 +527,7 @@ class Connection:
             _log.warning(message)
             await ws.send(_typed("auth_invalid", "message", message))
             return False
-        self.user = self.hub.tokens.validate(msg.get("access_token"))
+        self.user = self._user(msg.get("access_token"))
         if self.user is None:
             await ws.send(_typed("auth_invalid", "message", "Invalid access token or password"))
             self.request.app.login_failed(self.request)
@@ -538,13 +537,16 @@ class Connection:
         self.request.app.login_succeeded(self.request)
         return True
 
+    def _user(self, token):
+        try:
+            return self.hub.tokens.validate(token)
+        except ValueError:  # auth.json unreadable: trust nobody
+            return None
+
     def authorized(self):
         """Whether the login token is still valid (it may have been revoked)."""
         self._checked = compat.ticks_ms()
-        try:
-            return self.hub.tokens.validate(self.token) is not None
-        except ValueError:  # auth.json unreadable: trust nobody
-            return False
+        return self._user(self.token) is not None
 
     async def _read(self):
         try:
@@ -643,5 +645,8 @@ def setup(app, hub):
     async def websocket_api(request):
         ws = MessageStream(request)
         await ws.handshake()
-        await Connection(hub, request, ws).serve()
+        try:
+            await Connection(hub, request, ws).serve()
+        except OSError:
+            pass  # the client went away
         return Response.already_handled
