@@ -80,7 +80,10 @@ class EventStream:
             self._unlisten = self.bus.listen(MATCH_ALL, self._forward)
             self._watcher = asyncio.create_task(self._watch_client())
             return PING
-        frames = await self.queue.get(self.ping_interval)
+        try:
+            frames = await self.queue.get(self.ping_interval)
+        except asyncio.CancelledError:  # the gateway stops: end the stream as HA does
+            self.queue.close()
         if self.queue.closed:
             self._detach()
             raise StopAsyncIteration
