@@ -56,7 +56,11 @@ class Traffic:
 
 class MySensorsTraffic(Traffic):
     """A weather node (id 1), a door node with a relay (id 2) and a motion
-    node that has no id yet and asks the controller for one."""
+    node that has no id yet and asks the controller for one. Nodes restart
+    now and then and present themselves again, so a gateway that opens the
+    port late still learns what they are."""
+    #: Ticks between node restarts.
+    restart_every = 30
 
     def __init__(self, rng):
         Traffic.__init__(self, rng)
@@ -74,23 +78,29 @@ class MySensorsTraffic(Traffic):
         lines += ["{};{};0;0;{};{}".format(node_id, child, stype, text) for child, stype, text in children]
         return lines + ["{};255;3;0;6;0".format(node_id), "{};255;3;0;1;".format(node_id)]
 
+    def presentations(self):
+        lines = (self.node(1, "Weather node", [(0, 6, "Outside"), (1, 7, "Outside")])
+                 + self.node(2, "Door node", [(0, 0, "Front door"), (1, 3, "Porch relay")]))
+        if self.motion_id is not None:
+            lines += self.node(self.motion_id, "Motion node", [(0, 1, "Hall")])
+        return lines
+
     def start(self):
-        return (["0;255;3;0;14;Gateway startup complete.", "0;255;0;0;18;2.3.2"]
-                + self.node(1, "Weather node", [(0, 6, "Outside"), (1, 7, "Outside")])
-                + self.node(2, "Door node", [(0, 0, "Front door"), (1, 3, "Porch relay")])
-                + ["2;1;1;0;2;0", "255;255;3;0;3;"])
+        return ["0;255;3;0;14;Gateway startup complete.", "0;255;0;0;18;2.3.2"] + self.presentations()
 
     def tick(self):
         self.ticks += 1
-        lines = ["1;0;1;0;0;{}".format(self.temp.next()), "1;1;1;0;1;{}".format(self.hum.next())]
+        lines = self.presentations() if self.ticks % self.restart_every == 0 else []
+        lines += ["1;0;1;0;0;{}".format(self.temp.next()), "1;1;1;0;1;{}".format(self.hum.next())]
         if self.ticks % 5 == 0:
             lines.append("1;255;3;0;0;{}".format(self.battery.next()))
         if self.rng.random() < 0.2:
             self.door ^= 1
             lines.append("2;0;1;0;16;{}".format(self.door))
+        lines.append("2;1;1;0;2;{}".format(self.relay))  # the relay reports its state every round
         if self.motion_id is None:
-            if self.ticks % 3 == 0:  # no answer yet: ask again, as a node does
-                lines.append("255;255;3;0;3;")
+            # After nodes 1 and 2 spoke, so the controller knows their ids are taken.
+            lines.append("255;255;3;0;3;")
         elif self.rng.random() < 0.3:
             lines.append("{};0;1;0;16;{}".format(self.motion_id, int(self.rng.random() < 0.5)))
         if self.ticks % 7 == 0:
