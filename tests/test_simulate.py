@@ -87,6 +87,7 @@ def test_mysensors_nodes_present_and_get_an_id(sim):
     # Nodes 1 and 2 present themselves; the third asks for an id, gets the
     # first free one from the parser (controller) and presents with it.
     assert {"mysensors_1", "mysensors_2"} <= s.devices()
+    assert s.readings[-1].device_name in ("Weather node", "Door node", "Motion node")
     assert drifts(s.values("sensor.mysensors_1_0_temp"))
     new = [d for d in s.devices() if d not in ("mysensors_1", "mysensors_2")]
     assert new == ["mysensors_3"], s.devices()
