@@ -4,10 +4,12 @@ Home Assistant client library from PyPI (hass-client)."""
 import asyncio
 import json
 import socket
+import ssl
 import time
 from datetime import datetime
 
 import pytest
+import trustme
 import websocket
 from websocket import ABNF
 
@@ -213,7 +215,9 @@ def test_a_client_that_sends_many_commands_at_once_gets_every_answer(gateway):
     ws = connect(gateway)
     # Many more answers than a client's queue holds (256): the gateway takes
     # the commands at the pace the client reads, it does not drop it.
-    send(ws, [{"id": i, "type": "get_states" if i % 2 else "ping"} for i in range(1, 1001)])
+    for start in range(1, 1001, 250):  # frames under a board's 16 KiB message limit
+        send(ws, [{"id": i, "type": "get_states" if i % 2 else "ping"}
+                  for i in range(start, start + 250)])
     answers = [recv(ws) for _ in range(1000)]
     assert [a["id"] for a in answers] == list(range(1, 1001))
     assert all(len(a["result"]) == 4 for a in answers[::2])
@@ -243,9 +247,14 @@ def test_invalid_json_after_auth_closes_and_frames_are_read_robustly(gateway):
     assert closed_by_server(ws)
 
 
-def test_a_message_over_the_size_limit_closes_the_connection(gateway):
+def test_a_message_over_the_size_limit_closes_the_connection(start_gateway):
+    # A message may be as large as a request body.
+    gateway = start_gateway({"limits": {"max_body_bytes": 65536}})
     ws = connect(gateway)
-    send(ws, {"id": 1, "type": "fire_event", "event_type": "big",
+    answer = command(ws, {"id": 1, "type": "fire_event", "event_type": "big",
+                          "event_data": {"x": "y" * 60000}})
+    assert answer["success"] is True
+    send(ws, {"id": 2, "type": "fire_event", "event_type": "big",
               "event_data": {"x": "y" * 70000}})
     assert closed_by_server(ws)
     # The limit holds for a message sent in fragments too.
@@ -501,7 +510,8 @@ def test_a_client_that_does_not_read_is_dropped_and_others_are_served(gateway):
     command(slow, {"id": 1, "type": "subscribe_events", "event_type": "flood"})
     # Far more answers than the socket buffers hold (about 40 MB), never read:
     # the gateway stops taking its commands, but events keep coming.
-    send(slow, [{"id": i, "type": "get_states"} for i in range(2, 602)])
+    for start in range(2, 602, 200):
+        send(slow, [{"id": i, "type": "get_states"} for i in range(start, start + 200)])
     msg_id = 1
     for _ in range(40):
         if "flood" not in listener_counts(gateway):
@@ -520,6 +530,34 @@ def test_a_client_that_does_not_read_is_dropped_and_others_are_served(gateway):
     assert gateway.get("/api/").status_code == 200
     reader.close()
     assert closed_by_server(slow, timeout=30)
+
+
+def test_websocket_over_tls(start_gateway, tmp_path):
+    ca = trustme.CA(key_type=trustme.KeyType.RSA)
+    leaf = ca.issue_cert("127.0.0.1", key_type=trustme.KeyType.RSA)
+    leaf.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    leaf.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "root.pem"))
+    gw = start_gateway({"ssl_certificate": str(tmp_path / "cert.pem"),
+                        "ssl_key": str(tmp_path / "key.pem"),
+                        "limits": {"max_body_bytes": 65536}}, scheme="https",
+                       verify=ssl.create_default_context(cafile=str(tmp_path / "root.pem")))
+    assert gw.post("/api/states/sensor.secure",
+                   json={"state": "1", "attributes": {"x": "y" * 30000}}).status_code == 201
+    ws = websocket.create_connection("wss://127.0.0.1:{}/api/websocket".format(gw.port),
+                                     timeout=10, sslopt={"ca_certs": str(tmp_path / "root.pem")})
+    assert recv(ws)["type"] == "auth_required"
+    send(ws, {"type": "auth", "access_token": gw.token})
+    assert recv(ws)["type"] == "auth_ok"
+    states = command(ws, {"id": 1, "type": "get_states"})["result"]
+    assert states[0]["attributes"]["x"] == "y" * 30000
+    command(ws, {"id": 2, "type": "subscribe_events", "event_type": "over_tls"})
+    send(ws, {"id": 3, "type": "fire_event", "event_type": "over_tls",
+              "event_data": {"x": "z" * 30000}})
+    answers = [recv(ws), recv(ws)]
+    assert {a["type"] for a in answers} == {"event", "result"}
+    assert [a for a in answers if a["type"] == "event"][0]["event"]["data"]["x"] == "z" * 30000
+    ws.close()
 
 
 # -- a Home Assistant client library --------------------------------------------

@@ -10,7 +10,7 @@ the queue, so a slow socket never blocks the bus or the other clients.
 import asyncio
 import json
 
-from microdot import Response
+from microdot import Request, Response
 from microdot.websocket import WebSocket, WebSocketError
 
 from ugate import compat, log
@@ -44,8 +44,10 @@ class MessageStream(WebSocket):
     task sends, and MicroPython allows one writer per socket at a time).
     """
 
-    #: Largest message a client may send; a bigger one ends the connection.
-    max_message_bytes = 64 * 1024
+    #: Largest message a client may send (fragments added up); a bigger one
+    #: ends the connection. None: as large as a request body may be
+    #: (`limits.max_body_bytes`, small on a board).
+    max_message_bytes = None
 
     def __init__(self, request):
         super().__init__(request)
@@ -79,12 +81,12 @@ class MessageStream(WebSocket):
         """The next data message as (opcode, payload bytes), opcode TEXT or
         BINARY. Pings are answered on the way; WebSocketError when the client
         closes or breaks the protocol, EOFError when the socket ends."""
+        limit = self.max_message_bytes or Request.max_body_length
         opcode = None
         parts = []
         size = 0
         while True:
-            fin, frame_opcode, payload = await self._read_exact_frame(
-                self.max_message_bytes - size)
+            fin, frame_opcode, payload = await self._read_exact_frame(limit - size)
             if frame_opcode == self.PING:
                 await self.send(payload, self.PONG)
                 continue
