@@ -145,4 +145,4 @@ def test_client_that_does_not_read_is_dropped_and_others_are_served(start_gatewa
         assert received.count("bulk") == sent
     finally:
         reader.close()
-    assert "does not read: dropped" in gateway.logs()
+    assert "event stream client 127.0.0.1 does not read: dropped" in gateway.logs()

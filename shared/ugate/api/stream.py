@@ -19,6 +19,7 @@ from microdot import Response
 from ugate import log
 from ugate.bus import MATCH_ALL, Subscription
 from ugate.http.auth import requires_auth
+from ugate.http.server import remote
 
 _log = log.get("api.stream")
 
@@ -59,8 +60,9 @@ class EventStream:
     #: Bytes of frames waiting for one client before it is dropped.
     max_pending_bytes = 64 * 1024
 
-    def __init__(self, bus, sock, restrict=None):
+    def __init__(self, bus, sock, client, restrict=None):
         self.bus = bus
+        self.client = client
         self.reader, self.writer = sock
         self.restrict = restrict
         self.queue = None
@@ -103,7 +105,7 @@ class EventStream:
         self.pending_bytes += len(data)
         self.queue.put(data)
         if self.queue.overflowed or self.pending_bytes > self.max_pending_bytes:
-            _log.warning("event stream client does not read: dropped")
+            _log.warning("event stream client {} does not read: dropped".format(self.client))
             self._detach()
             abort(self.writer, self._task)
 
@@ -133,6 +135,7 @@ def setup(app, hub):
     @requires_auth(hub.tokens)
     async def api_stream(request):
         restrict = request.args.get("restrict")
-        stream = EventStream(hub.bus, request.sock, restrict.split(",") if restrict else None)
+        stream = EventStream(hub.bus, request.sock, remote(request),
+                             restrict.split(",") if restrict else None)
         return Response(stream, headers={"Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
