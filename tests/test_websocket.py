@@ -145,8 +145,10 @@ def test_malformed_auth_message_is_refused_without_counting_as_a_login(start_gat
         assert gw.get("/api/").status_code == 200
 
 
-def test_invalid_json_or_a_binary_frame_before_auth_closes(gateway):
-    for frame, opcode in [("{not json", ABNF.OPCODE_TEXT), (b"\x00\x01", ABNF.OPCODE_BINARY)]:
+def test_invalid_json_a_binary_frame_or_a_huge_message_before_auth_closes(gateway):
+    too_big = json.dumps({"type": "auth", "access_token": "x" * 5000})
+    for frame, opcode in [("{not json", ABNF.OPCODE_TEXT), (b"\x00\x01", ABNF.OPCODE_BINARY),
+                          (too_big, ABNF.OPCODE_TEXT)]:
         ws = open_socket(gateway)
         recv(ws)
         ws.send(frame, opcode)
