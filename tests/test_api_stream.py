@@ -73,6 +73,16 @@ def test_listener_is_removed_when_the_client_leaves(gateway):
     assert wait_for(lambda: listener_count(gateway) == 0)
 
 
+def test_one_big_event_does_not_drop_a_reading_client(start_gateway):
+    gateway = start_gateway({"limits": {"max_body_bytes": 300000}})
+    with EventStream(gateway) as sse:
+        assert sse.frame() == "ping"
+        big = {"blob": "y" * 100000}
+        assert gateway.post("/api/events/big", json=big).status_code == 200
+        assert sse.event()["data"] == big
+        assert listener_count(gateway) == 1
+
+
 def test_head_does_not_subscribe(gateway):
     r = gateway.request("HEAD", "/api/stream")
     assert r.status_code == 200

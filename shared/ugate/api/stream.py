@@ -5,9 +5,9 @@ Each client gets a bounded `Subscription` of frames, serialised when the
 event fires. A client that stops reading leaves its socket full, its frames
 pile up past `EventStream.max_pending_bytes` (or the queue's item limit), and
 it is dropped: listener removed, connection aborted. Nothing grows without
-bound.
-A client that closes its connection is noticed at once (its end of input),
-not at the next write.
+bound. A client that closes its connection is noticed at once (its end of
+input), not at the next write.
+
 Microdot's own SSE helper keeps an unbounded list, and MicroPython has no
 async generators, so the body is a small async iterator class.
 """
@@ -57,7 +57,8 @@ class EventStream:
 
     #: Seconds without events before a ping (Home Assistant's STREAM_PING_INTERVAL).
     ping_interval = 50
-    #: Bytes of frames waiting for one client before it is dropped.
+    #: Bytes of frames waiting for one client before it is dropped (one
+    #: frame alone is always sent, however big).
     max_pending_bytes = 64 * 1024
 
     def __init__(self, bus, sock, client, restrict=None):
@@ -104,7 +105,8 @@ class EventStream:
         data = frame(event)
         self.pending_bytes += len(data)
         self.queue.put(data)
-        if self.queue.overflowed or self.pending_bytes > self.max_pending_bytes:
+        piled_up = self.pending_bytes > self.max_pending_bytes and len(self.queue.items) > 1
+        if self.queue.overflowed or piled_up:
             _log.warning("event stream client {} does not read: dropped".format(self.client))
             self._detach()
             abort(self.writer, self._task)
