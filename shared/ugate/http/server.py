@@ -52,16 +52,28 @@ def header_count(request, name):
 
 
 class _HeadReader:
-    """Wraps the client stream while Microdot reads the request head to
-    count header names; every other stream method goes to the real reader."""
+    """The client stream as Microdot reads it. The request head is read in
+    chunks, so a line is never longer in memory than `Request.max_readline`
+    plus a chunk (MicroPython's readline has no bound), and header names are
+    counted; what was read past the head is handed out first."""
+    chunk = 512
 
     def __init__(self, reader):
         self.reader = reader
+        self.buf = b""
         self.counts = {}
         self.lines = 0  # lines of the head read so far; None once it ended
 
     async def readline(self):
-        line = await self.reader.readline()
+        while b"\n" not in self.buf:
+            if len(self.buf) > Request.max_readline:
+                raise ValueError("line too long")
+            data = await self.reader.read(self.chunk)
+            if not data:
+                break
+            self.buf += data
+        end = self.buf.find(b"\n") + 1 or len(self.buf)
+        line, self.buf = self.buf[:end], self.buf[end:]
         if self.lines is not None:
             if self.lines and not line.strip():
                 self.lines = None
@@ -71,6 +83,22 @@ class _HeadReader:
                     self.counts[name] = self.counts.get(name, 0) + 1
                 self.lines += 1
         return line
+
+    async def read(self, n=-1):
+        if not self.buf:
+            return await self.reader.read(n)
+        if n < 0:  # everything up to the end of input
+            data, self.buf = self.buf, b""
+            return data + await self.reader.read(-1)
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    async def readexactly(self, n):
+        data = self.buf[:n]
+        self.buf = self.buf[len(data):]
+        if len(data) < n:
+            data += await self.reader.readexactly(n - len(data))
+        return data
 
     def __getattr__(self, name):
         return getattr(self.reader, name)
