@@ -89,7 +89,7 @@ class StateSaver:
         try:
             store.write_json(self.path, {"version": VERSION, "states": [
                 state_to_json(s) for s in self.hub.states.all()]})
-        except OSError as exc:
+        except (OSError, TypeError, ValueError) as exc:  # a full flash, an unsaveable value
             self.dirty = True  # try again with the next change or at stop
             _log.error("cannot save states to {}: {}".format(self.path, exc))
 
