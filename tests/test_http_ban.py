@@ -178,7 +178,7 @@ def test_bad_entries_are_skipped_and_logged(start_gateway, tmp_path):
         "# banned by hand",
         "",
         "1.1.1.1:",
-        "  banned_at: '2024-01-01T12:00:00.123456+00:00'",
+        "  banned_at: '2024-01-01T12:00:00.123456+00:00'  # the scanner",
         "",
         "not-an-address:",
         "  banned_at: '2024-01-01T12:00:00.123456+00:00'",

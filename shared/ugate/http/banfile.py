@@ -38,9 +38,19 @@ def _scalar(text, lineno):
     text = text.strip()
     if text[:1] in ("'", '"'):
         quote = text[0]
-        if len(text) < 2 or text[-1] != quote:
-            raise BanFileError("line {}: unterminated quoted value".format(lineno))
-        inner = text[1:-1]
+        end = 1
+        while True:
+            end = text.find(quote, end)
+            if end < 0:
+                raise BanFileError("line {}: unterminated quoted value".format(lineno))
+            if quote == "'" and text[end + 1:end + 2] == "'":
+                end += 2  # '' is a quote inside single quotes
+                continue
+            break
+        rest = text[end + 1:].strip()
+        if rest and not rest.startswith("#"):
+            raise BanFileError("line {}: text after a quoted value".format(lineno))
+        inner = text[1:end]
         return inner.replace("''", "'") if quote == "'" else inner
     if " #" in text:
         text = text.split(" #", 1)[0].rstrip()
