@@ -148,3 +148,16 @@ def start_gateway(runtime, tmp_path):
 @pytest.fixture
 def gateway(start_gateway):
     return start_gateway()
+
+
+def run_core(runtime, code):
+    """Run `code` with the core importable under CPython or the MicroPython
+    unix port; returns its stdout (fails the test on a non-zero exit)."""
+    if runtime == "micropython":
+        from ugate_host.cli import micropython_path
+        cmd, env = [MICROPYTHON, "-c", code], dict(os.environ, MICROPYPATH=micropython_path())
+    else:
+        cmd, env = [sys.executable, "-c", code], None
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout

@@ -24,13 +24,13 @@ _log = log.get("app")
 FACES = (rest, services, stream, error_log, ports, websocket)
 
 
-def layers(hub):
+def layers(hub, ban):
     """The request layers, outermost first: each sees the request after the
     ones before it. The client address is settled first (X-Forwarded-For),
     then banned addresses are refused, then CORS; security headers go on
     every response."""
     conf = hub.config
-    return [Forwarded(conf["use_x_forwarded_for"], conf["trusted_proxies"]), IpBan(hub),
+    return [Forwarded(conf["use_x_forwarded_for"], conf["trusted_proxies"]), ban,
             Cors(conf["cors_allowed_origins"]), SecurityHeaders()]
 
 
@@ -42,11 +42,10 @@ def create_app(hub):
             limits[key] = value
     app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
                    limits["max_connections"], limits["idle_timeout"])
-    app.layers = layers(hub)
-    for layer in app.layers:
-        if hasattr(layer, "login_failed"):  # the ban layer counts logins
-            app.on_login_failure.append(layer.login_failed)
-            app.on_login_success.append(layer.login_succeeded)
+    ban = IpBan(hub)  # counts failed logins and refuses banned addresses
+    app.on_login_failure.append(ban.login_failed)
+    app.on_login_success.append(ban.login_succeeded)
+    app.layers = layers(hub, ban)
     static.setup(app, hub)
     notifications.setup(hub)
     restore.setup(hub)

@@ -33,11 +33,25 @@ def valid_entity_id(entity_id):
     return len(parts) == 2 and _valid_part(parts[0]) and _valid_part(parts[1])
 
 
+# Latin letters with accents and their ASCII spelling, so 'Küche' gives
+# 'kuche' as in Home Assistant. Both cases are listed: MicroPython's
+# str.lower() only lowers ASCII.
+_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöøùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ"
+_PLAIN = "aaaaaaceeeeiiiinoooooouuuuyyaaaaaaceeeeiiiinoooooouuuuy"
+_LIGATURES = {"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe"}
+
+
 def slugify(text):
     """Text -> a valid object id part: 'Living Room 2' -> 'living_room_2'."""
     out = []
     for ch in str(text).lower():
-        out.append(ch if ("a" <= ch <= "z" or "0" <= ch <= "9") else "_")
+        if "a" <= ch <= "z" or "0" <= ch <= "9":
+            out.append(ch)
+        elif ch in _LIGATURES:
+            out.append(_LIGATURES[ch])
+        else:
+            i = _ACCENTED.find(ch) if ch > "\x7f" else -1
+            out.append(_PLAIN[i] if i >= 0 else "_")
     slug = "_".join(p for p in "".join(out).split("_") if p)
     return slug or "unknown"
 

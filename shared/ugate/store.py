@@ -18,9 +18,12 @@ def exists(path):
         return False
 
 
-def mtime(path):
+def signature(path):
+    """(modification time, size) of a file, None when it does not exist:
+    enough to notice that another process rewrote it."""
     try:
-        return os.stat(path)[8]
+        st = os.stat(path)
+        return st[8], st[6]
     except OSError:
         return None
 

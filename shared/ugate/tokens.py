@@ -5,6 +5,8 @@ A token is 32 random bytes, so a plain hash is enough: there is nothing to
 guess. The file is re-read when the `ugate token` command changes it, so a
 token created while the gateway runs works at once.
 """
+import time
+
 from ugate import compat, store
 
 TOKEN_BYTES = 32
@@ -25,24 +27,32 @@ class User:
 class TokenStore:
     def __init__(self, config_dir):
         self.path = store.join(config_dir, "auth.json")
-        self._mtime = None
+        self._signature = None
+        self._recheck = True
         self._data = None
 
     def _load(self):
-        mtime = store.mtime(self.path)
-        if self._data is None or mtime != self._mtime:
+        signature = store.signature(self.path)
+        if self._recheck or signature != self._signature:
             try:
                 data = store.read_json(self.path, None)
             except ValueError:
                 raise TokenError("{} is not valid JSON".format(self.path))
             if data is None:
                 data = {"owner": {"id": compat.token_hex(16), "name": "Owner"}, "tokens": []}
-            self._data, self._mtime = data, mtime
+            self._remember(data, signature)
         return self._data
+
+    def _remember(self, data, signature):
+        self._data, self._signature = data, signature
+        # Modification times have whole-second resolution on some systems: a
+        # file changed within the last two seconds may change again unseen
+        # (a revoke and a create of the same size), so read it again next time.
+        self._recheck = signature is None or time.time() - signature[0] < 2
 
     def _save(self):
         store.write_json(self.path, self._data)
-        self._mtime = store.mtime(self.path)
+        self._remember(self._data, store.signature(self.path))
 
     @property
     def owner(self):
