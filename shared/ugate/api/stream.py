@@ -19,33 +19,11 @@ from microdot import Response
 from ugate import log
 from ugate.bus import MATCH_ALL, Subscription
 from ugate.http.auth import requires_auth
-from ugate.http.server import remote
+from ugate.http.server import abort, remote
 
 _log = log.get("api.stream")
 
 PING = b"data: ping\n\n"
-
-
-def abort(writer, task):
-    """Close a connection now, dropping unsent data, and end the `task`
-    writing to it."""
-    transport = getattr(writer, "transport", None)
-    if transport is not None:
-        # CPython: close() would wait for the client to take the buffered
-        # bytes; abort() also fails the write the task is blocked in.
-        transport.abort()
-    else:
-        # MicroPython: closing a socket does not wake a write blocked on it,
-        # and Stream.close() does nothing (wait_closed() closes the socket).
-        task.cancel()
-        asyncio.create_task(_close(writer))
-
-
-async def _close(writer):
-    try:
-        await writer.wait_closed()
-    except OSError:
-        pass
 
 
 def frame(event):

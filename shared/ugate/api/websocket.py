@@ -17,6 +17,7 @@ from ugate import compat, log
 from ugate.api.rest import config_dict
 from ugate.bus import MATCH_ALL, Context, Subscription
 from ugate.compat import OrderedDict
+from ugate.http.server import abort
 from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
 from ugate.states import valid_entity_id
 
@@ -517,7 +518,7 @@ class Connection:
                 self.subscriptions = {}
                 self.queue.close()
         if self.queue.overflowed:
-            drop(self.request.sock[1])
+            abort(self.request.sock[1])
             return
         await asyncio.sleep(0)  # let the cancelled writer let go of the socket
         try:
@@ -649,17 +650,6 @@ class Connection:
             pass
         finally:
             self.done.set()
-
-
-def drop(writer):
-    """Close a socket at once, discarding what it still has to send. On
-    CPython close() would wait for a client that does not read; the transport
-    can abort. MicroPython's close() is already immediate."""
-    transport = getattr(writer, "transport", None)
-    if transport is not None:
-        transport.abort()
-    else:
-        writer.close()
 
 
 def setup(app, hub):

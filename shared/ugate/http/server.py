@@ -235,3 +235,20 @@ async def _close(writer):
         await writer.aclose()
     except OSError:
         pass
+
+
+def abort(writer, task=None):
+    """Close a connection now, dropping unsent data, and end `task`, which
+    may be blocked writing to it (a client that stopped reading).
+
+    CPython: close() would wait for the client to take the buffered bytes;
+    transport.abort() also fails the blocked write. MicroPython: closing a
+    socket does not wake a write blocked on it and Stream.close() does
+    nothing, so the task is cancelled and the socket closed by aclose()."""
+    transport = getattr(writer, "transport", None)
+    if transport is not None:
+        transport.abort()
+        return
+    if task is not None:
+        task.cancel()
+    asyncio.create_task(_close(writer))
