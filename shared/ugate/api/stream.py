@@ -30,8 +30,10 @@ def frame(event):
     return b"data: " + json.dumps(event.as_dict()).encode() + b"\n\n"
 
 
-class EventStream:
-    """The body of one `/api/stream` response: an async iterator of frames."""
+class FrameStream:
+    """A `text/event-stream` body for one client: an async iterator of the
+    frames handed to `push`, bounded as above. Subclasses say where frames
+    come from in `subscribe`."""
 
     #: Seconds without events before a ping (Home Assistant's STREAM_PING_INTERVAL).
     ping_interval = 50
@@ -39,11 +41,9 @@ class EventStream:
     #: frame alone is always sent, however big).
     max_pending_bytes = 64 * 1024
 
-    def __init__(self, bus, sock, client, restrict=None):
-        self.bus = bus
+    def __init__(self, sock, client):
         self.client = client
         self.reader, self.writer = sock
-        self.restrict = restrict
         self.queue = None
         self.pending_bytes = 0
         self._unlisten = None
@@ -58,7 +58,7 @@ class EventStream:
             # Subscribe on the first read, so a HEAD request never does.
             self.queue = Subscription()
             self._task = asyncio.current_task()
-            self._unlisten = self.bus.listen(MATCH_ALL, self._forward)
+            self._unlisten = self.subscribe()
             self._watcher = asyncio.create_task(self._watch_client())
             return PING
         try:
@@ -77,10 +77,11 @@ class EventStream:
     async def aclose(self):
         self._detach()
 
-    def _forward(self, event):
-        if self.restrict and event.event_type not in self.restrict:
-            return
-        data = frame(event)
+    def subscribe(self):
+        """Start calling `push(frame)`; return a function that stops it."""
+        raise NotImplementedError
+
+    def push(self, data):
         self.pending_bytes += len(data)
         self.queue.put(data)
         piled_up = self.pending_bytes > self.max_pending_bytes and len(self.queue.items) > 1
@@ -108,6 +109,22 @@ class EventStream:
             self._unlisten = None
         if self.queue is not None:
             self.queue.close()
+
+
+class EventStream(FrameStream):
+    """The body of one `/api/stream` response: the bus, one frame per event."""
+
+    def __init__(self, bus, sock, client, restrict=None):
+        super().__init__(sock, client)
+        self.bus = bus
+        self.restrict = restrict
+
+    def subscribe(self):
+        return self.bus.listen(MATCH_ALL, self._forward)
+
+    def _forward(self, event):
+        if not self.restrict or event.event_type in self.restrict:
+            self.push(frame(event))
 
 
 def setup(app, hub):
