@@ -2,6 +2,7 @@
 
     ugate run --config-dir DIR [--host HOST] [--port PORT] [--runtime cpython|micropython]
     ugate token create|list|revoke --config-dir DIR
+    ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
 import argparse
@@ -10,6 +11,7 @@ import shutil
 import sys
 
 from ugate import config as config_mod
+from ugate_host import hono_cli
 from ugate.tokens import TokenError, TokenStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,6 +98,8 @@ def parser():
         sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
     token.set_defaults(func=cmd_token)
 
+    hono_cli.add_parser(sub)
+
     sim = sub.add_parser("simulate", help="play a sensor gateway's traffic on a pseudo terminal",
                          description="Create a pseudo terminal, print its device path (use it as a serial "
                          "port) and play a sensor gateway's traffic on it until killed.")
@@ -113,7 +117,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (config_mod.ConfigError, TokenError) as exc:
+    except (config_mod.ConfigError, TokenError, ValueError) as exc:
         print("error: {}".format(exc), file=sys.stderr)
         return 2
     return 0

@@ -7,7 +7,7 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 
 from ugate import config as config_mod
-from ugate import bridge, log, notifications, restore
+from ugate import bridge, hono, log, notifications, restore
 from ugate.api import error_log, ports, rest, services, stream, websocket
 from ugate.http import static
 from ugate.http.ban import IpBan
@@ -21,7 +21,7 @@ _log = log.get("app")
 
 
 #: The faces: modules with `setup(app, hub)` that register their routes.
-FACES = (rest, services, stream, error_log, ports, websocket)
+FACES = (rest, services, stream, error_log, ports, websocket, hono)
 
 
 def layers(hub, ban):

@@ -152,6 +152,22 @@ TELEMETRY = {
     "tenant": (string, "DEFAULT_TENANT"),
 }
 
+# The Hono HTTP adapter (the registry itself is hono_registry.json, see ugate.hono.registry).
+HONO = {
+    # False lets devices publish with PUT /telemetry|event/<tenant>/<device> without credentials.
+    "authentication_required": (boolean, True),
+    # Larger bodies get 413 (Hono's default).
+    "max_payload": (integer(1), 2048),
+    # Seconds a QoS 1 message or an event waits for a consumer to settle it.
+    "settle_timeout": (integer(1), 5),
+    # The longest an application may wait for a command's response, in seconds.
+    "command_timeout": (integer(1), 60),
+    # Events kept for consumers at most; None means the store's default.
+    "max_stored_events": (optional(integer(1)), None),
+    # JSON telemetry of numbers and booleans becomes entity states.
+    "entities": (boolean, True),
+}
+
 LIMITS = {
     # None means the platform's default (lower on boards than on the host).
     "max_body_bytes": (optional(integer(256)), None),
@@ -186,6 +202,7 @@ SCHEMA = {
     "limits": (section(LIMITS), {}),
     "serial": (serial_ports, []),
     "telemetry": (section(TELEMETRY), {}),
+    "hono": (section(HONO), {}),
 }
 
 
