@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython test venv clean
+.PHONY: run run-micropython test venv clean firmware deploy flash bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,28 @@ $(CONFIG_DIR)/config.json:
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
+
+## firmware: compile ugate, its firmware glue and Microdot to .mpy in build/$(BOARD)/ (BOARD=esp32|esp32s3|pico_w)
+BOARD ?= esp32
+firmware: $(STAMP)
+	$(BIN)/python tools/build.py --board $(BOARD)
+
+# PORT is the board's serial port here (it is the HTTP port for `make run`).
+board_port = @test -e "$(PORT)" || { echo "error: give the board's serial port, e.g. make $@ PORT=/dev/ttyUSB0"; exit 2; }
+
+## deploy: copy build/$(BOARD)/ and CONFIG (config.json), WIFI (wifi.json) to the board on PORT with mpremote, then reset it
+deploy: $(STAMP)
+	$(board_port)
+	$(BIN)/python tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(CONFIG),--config $(CONFIG)) $(if $(WIFI),--wifi $(WIFI))
+
+## flash: erase the board on PORT and write the MicroPython image FIRMWARE (esptool; the Pico W gets UF2 steps)
+flash: $(STAMP)
+	$(if $(filter pico_w,$(BOARD)),,$(board_port))
+	$(BIN)/python tools/flash.py --board $(BOARD) --firmware "$(FIRMWARE)" $(if $(filter pico_w,$(BOARD)),,--port $(PORT))
+
+## bench: the benchmark workloads on CPython and MicroPython over loopback, as a table
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

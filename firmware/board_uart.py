@@ -1,21 +1,15 @@
-"""UART ports on a board (ESP32, Pico W), with the pins from the board file
-`/boards/<board>.json` flashed next to the firmware. Imported only when a
-`serial` port is `uart<N>`: the unix port has no `machine.UART`."""
+"""UART ports on a board (ESP32, Pico W), with the pins from `/board.json`
+(the board's file from boards/, deployed by tools/deploy.py). Imported only
+when a `serial` port is `uart<N>`: the unix port has no `machine.UART`."""
 import json
-import sys
 
 from machine import UART, Pin
 
-#: sys.platform -> the board file describing its pins.
-BOARD_FILES = {"esp32": "esp32.json", "rp2": "pico_w.json"}
-BOARD_DIR = "/boards"
+BOARD_FILE = "/board.json"
 
 
 def board():
-    name = BOARD_FILES.get(sys.platform)
-    if name is None:
-        raise OSError("no board file for {}".format(sys.platform))
-    with open(BOARD_DIR + "/" + name) as f:
+    with open(BOARD_FILE) as f:
         return json.load(f)
 
 

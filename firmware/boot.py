@@ -1,4 +1,4 @@
-"""Runs first on a board: join Wi-Fi from /ugate/wifi.json when present, so
+"""Runs first on a board: join Wi-Fi from /ugate-data/wifi.json when present, so
 main.py can serve on the LAN. The unix port does not run this file."""
 try:
     import json
@@ -6,7 +6,7 @@ try:
 
     import network
 
-    with open("/ugate/wifi.json") as f:
+    with open("/ugate-data/wifi.json") as f:
         wifi = json.load(f)
     sta = network.WLAN(network.STA_IF)
     sta.active(True)

@@ -1,8 +1,9 @@
 """Start ugate under MicroPython.
 
-On a board it runs at boot with the config directory /ugate. Under the unix
-port (the firmware twin) the config directory and address come from the
-command line or the environment:
+On a board it runs at boot with the config directory /ugate-data (not
+/ugate: sys.path starts with the flash root, where a directory named like the
+package would shadow it). Under the unix port (the firmware twin) the config
+directory and address come from the command line or the environment:
 
     micropython main.py --config-dir DIR [--host HOST] [--port PORT]
     UGATE_CONFIG_DIR=DIR UGATE_PORT=PORT micropython main.py
@@ -36,7 +37,7 @@ def options(argv):
 def main():
     try:
         opts = options(sys.argv)
-        config_dir = opts.pop("config_dir") or "/ugate"
+        config_dir = opts.pop("config_dir") or "/ugate-data"
         app.run(config_dir, opts, MicroPythonPlatform())
     except (ConfigError, ValueError) as exc:
         sys.stderr.write("error: {}\n".format(exc))

@@ -30,6 +30,9 @@ def free_port():
 class Gateway:
     """A running gateway process and an HTTP client for it."""
 
+    #: more `ugate run` options (e.g. --mpy, --heapsize)
+    run_args = []
+
     def __init__(self, runtime, config_dir, config=None, scheme="http", verify=True):
         self.runtime = runtime
         self.config_dir = str(config_dir)
@@ -55,7 +58,7 @@ class Gateway:
         self.stderr_path = os.path.join(self.config_dir, "stderr-{}.log".format(self.port))
         self.stdout_path = os.path.join(self.config_dir, "stdout-{}.log".format(self.port))
         cmd = [UGATE, "run", "--config-dir", self.config_dir, "--host", "127.0.0.1",
-               "--port", str(self.port), "--runtime", self.runtime]
+               "--port", str(self.port), "--runtime", self.runtime] + self.run_args
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "w"),
                                      stderr=open(self.stderr_path, "w"), stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout

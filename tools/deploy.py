@@ -1,0 +1,132 @@
+"""Copy ugate to a board running MicroPython, over its serial port, with mpremote.
+
+    python tools/deploy.py --port /dev/ttyUSB0 [--board esp32] [--config config.json]
+                           [--wifi wifi.json] [--token] [--frozen] [--resume] [--no-reset]
+
+It builds build/<board>/ (tools/build.py) and copies it to the board's
+flash root, then the gateway's files to /ugate-data/ (what boot.py and main.py
+read), then resets the board so it boots into the gateway:
+
+    /main.py /boot.py /board.json /lib/...   the build tree
+    /ugate-data/config.json                  --config, checked here first
+    /ugate-data/wifi.json                    --wifi: {"ssid": "...", "password": "..."}
+    /ugate-data/<token store>                --token: a new owner token, printed here
+
+mpremote skips files the board already has unchanged, so a redeploy is quick.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import build  # noqa: E402  (tools/build.py)
+
+from ugate import config as config_mod  # noqa: E402
+from ugate.tokens import TokenStore  # noqa: E402
+
+
+class DeployError(Exception):
+    pass
+
+
+def mpremote():
+    exe = shutil.which("mpremote", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    if exe is None:
+        raise DeployError("no 'mpremote' executable (pip install mpremote)")
+    return exe
+
+
+def _read_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as exc:
+        raise DeployError("cannot read {} {}: {}".format(what, path, exc.strerror or exc))
+    except ValueError as exc:
+        raise DeployError("{} {}: not valid JSON ({})".format(what, path, exc))
+
+
+def stage(staging, config=None, wifi=None, token=False):
+    """Write the gateway's files for /ugate-data/ into `staging` (checked the way
+    the gateway will read them); returns the new owner token or None."""
+    os.makedirs(staging, exist_ok=True)
+    if config:
+        shutil.copy(config, os.path.join(staging, "config.json"))
+        try:
+            config_mod.load(staging)
+        except config_mod.ConfigError as exc:
+            raise DeployError(str(exc).replace(os.path.join(staging, "config.json"), config))
+    if wifi:
+        data = _read_json(wifi, "Wi-Fi file")
+        if not (isinstance(data, dict) and isinstance(data.get("ssid"), str)
+                and isinstance(data.get("password"), str)):
+            raise DeployError('Wi-Fi file {}: expected {{"ssid": "...", "password": "..."}}'.format(wifi))
+        shutil.copy(wifi, os.path.join(staging, "wifi.json"))
+    return TokenStore(staging).create("owner") if token else None
+
+
+def commands(port, tree, staging, frozen=False, resume=False, reset=True):
+    """The mpremote command line: one connection, commands joined by '+'.
+    Remote paths are relative to the REPL's working directory, the flash
+    root on a board."""
+    names = ["main.py", "boot.py", "board.json"] + ([] if frozen else ["lib"])
+    argv = [mpremote(), "connect", port]
+    if resume:
+        argv.append("resume")
+    argv += ["cp", "-r"] + [os.path.join(tree, n) for n in names] + [":."]
+    if os.listdir(staging):
+        argv += ["+", "cp", "-r", staging.rstrip(os.sep), ":."]
+    if reset:
+        argv += ["+", "reset"]
+    return argv
+
+
+def deploy(port, board="esp32", config=None, wifi=None, token=False, frozen=False,
+           resume=False, reset=True, out=None):
+    """Build, stage and copy; returns the new owner token (or None)."""
+    tree = build.build(board, out)
+    with tempfile.TemporaryDirectory() as tmp:
+        staging = os.path.join(tmp, "ugate-data")  # its name is the remote directory's
+        new_token = stage(staging, config, wifi, token)
+        argv = commands(port, tree, staging, frozen, resume, reset)
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            raise DeployError("mpremote failed ({}):\n{}{}".format(r.returncode, r.stdout, r.stderr))
+    return new_token
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Build ugate for a board and copy it, its config and Wi-Fi "
+                                "files to the board with mpremote, then reset it.")
+    p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyUSB0 or /dev/ttyACM0")
+    p.add_argument("--board", default="esp32", help="a board file in boards/ without .json (default esp32)")
+    p.add_argument("--config", help="the gateway's config.json (checked before copying)")
+    p.add_argument("--wifi", help='wifi.json: {"ssid": "...", "password": "..."}, joined by boot.py')
+    p.add_argument("--token", action="store_true", help="create an owner access token, print it and copy "
+                   "the token store (replaces the tokens on the board)")
+    p.add_argument("--frozen", action="store_true", help="the firmware has ugate frozen in "
+                   "(firmware/manifest.py): copy main.py, boot.py and the files only")
+    p.add_argument("--resume", action="store_true", help="do not soft-reset the board before copying "
+                   "(needed for the MicroPython unix port, which exits on a soft reset)")
+    p.add_argument("--no-reset", dest="reset", action="store_false", help="do not reset the board "
+                   "afterwards (the unix port has no machine.reset)")
+    args = p.parse_args(argv)
+    try:
+        token = deploy(args.port, args.board, args.config, args.wifi, args.token, args.frozen,
+                       args.resume, args.reset)
+    except (DeployError, build.BuildError) as exc:
+        print("error: {}".format(exc), file=sys.stderr)
+        return 2
+    print("deployed ugate for {} to {}".format(args.board, args.port))
+    if token:
+        print("Owner long-lived access token (shown once, stored hashed):")
+        print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
