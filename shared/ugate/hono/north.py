@@ -14,7 +14,7 @@ from microdot import Response
 
 from ugate.hono import commands as commands_mod
 from ugate.hono import downstream as ds
-from ugate.hono.adapter import error
+from ugate.hono.adapter import Refused, error, unquote
 from ugate.http.auth import requires_auth
 from ugate.http.server import remote
 
@@ -51,6 +51,10 @@ def setup(app, hub, downstream, commands, registry, command_timeout):
     @app.post("/api/hono/<tenant>/commands/<path:device>")
     @auth
     async def command(request, tenant, device):
+        try:
+            tenant, device = unquote(tenant), unquote(device)  # `proto%2Fdevice` for bridged ids
+        except Refused as exc:
+            return exc.response
         if not known(tenant):
             return error(404, "no such tenant")
         name = request.args.get("name")
