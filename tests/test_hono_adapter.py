@@ -4,7 +4,7 @@ section 3 in Hono's order of checks."""
 import base64
 
 from hono_helpers import (EMPTY, GATEWAY, JSON, SENSOR, TENANT, Consumer, demo_gateway, device,
-                          hono)
+                          hono, later)
 
 
 def basic(text):
@@ -186,6 +186,14 @@ def test_unauthenticated_devices_when_allowed(start_gateway, tmp_path):
         assert app.next()["device_id"] == "test:dev"
         assert_error(device(gw, "PUT", "/telemetry/NO_TENANT/4711", auth=None), 404)
         assert_error(device(gw, "PUT", "/telemetry/DEFAULT_TENANT/nope", auth=None), 404)
+        # The seed's unauthenticated event and QoS 1 telemetry, settled by the consumer.
+        for path, headers in (("/event/DEFAULT_TENANT/4711", JSON),
+                              ("/telemetry/DEFAULT_TENANT/4711", dict(JSON, **{"QoS-Level": "1"}))):
+            pending = later(device, gw, "PUT", path, auth=None, headers=headers, content=b'{"alarm": true}')
+            msg = app.next()
+            assert msg["qos"] == 1 and msg["orig_address"] == path
+            assert app.settle(msg, "accepted").status_code == 204
+            assert_accepted(pending.result())
         # POST still needs credentials; a gateway still may publish.
         assert device(gw, "POST", "/telemetry", auth=None).status_code == 401
         assert_accepted(device(gw, "PUT", "/telemetry//4712", auth=GATEWAY))

@@ -211,14 +211,17 @@ class Downstream:
         hand it the tenant's stored events; returns its removal."""
         self.consumers.setdefault(consumer.tenant, []).append(consumer)
         _log.info("consumer {} connected for tenant {}".format(consumer.client, consumer.tenant))
-        for msg in self.events.for_tenant(consumer.tenant):
-            consumer.send(msg)
 
         def remove():
             consumers = self.consumers.get(consumer.tenant, [])
             if consumer in consumers:
                 consumers.remove(consumer)
                 _log.info("consumer {} left tenant {}".format(consumer.client, consumer.tenant))
+
+        for msg in self.events.for_tenant(consumer.tenant):
+            consumer.send(msg)
+        if consumer.queue.closed:  # dropped while taking the stored events
+            remove()
         return remove
 
     def has_consumer(self, tenant):
