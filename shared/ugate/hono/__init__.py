@@ -7,7 +7,7 @@ the bridge."""
 import json
 
 from ugate import bridge as bridge_mod
-from ugate.hono import adapter, commands, downstream, north, registry
+from ugate.hono import adapter, commands, cors, downstream, north, registry
 from ugate.http.cors import Cors
 
 
@@ -24,7 +24,7 @@ def setup(app, hub):
     for i, layer in enumerate(app.layers):
         if isinstance(layer, Cors):
             at = i
-    app.layers.insert(at, adapter.Preflight())
+    app.layers.insert(at, cors.Preflight())
     hub.bus.listen(bridge_mod.TELEMETRY_EVENT, lambda event: _bridged(down, event))
     hub.components.append("hono")
 

@@ -15,23 +15,15 @@ or not behind this gateway), then downstream (503 no consumer), then answer.
 """
 from microdot import Response
 
-from ugate import compat, log
+from ugate import compat
 from ugate.hono import commands as commands_mod
 from ugate.hono import downstream as ds
 from ugate.hono import registry as reg
 from ugate.http.server import json_response
 from ugate.states import slugify
 
-_log = log.get("hono.adapter")
-
 REALM = 'Basic realm="Hono"'
 BAD_QOS = "Bad QoS Header Value"
-ENDPOINTS = ("/telemetry", "/event", "/command/res")
-#: Access-Control-Allow-Headers of a preflight, by endpoint.
-CORS_HEADERS = {"/telemetry": "authorization, content-type, QoS-Level, hono-ttd",
-                "/event": "authorization, content-type, hono-ttd",
-                "/command/res": "authorization, content-type, hono-cmd-status"}
-EXPOSED_HEADERS = "hono-command, hono-cmd-req-id, hono-cmd-target-device"
 
 
 class Refused(Exception):
@@ -355,36 +347,6 @@ def _json_object(payload):
     if not isinstance(data, dict):
         raise ValueError("not an object")
     return data
-
-
-class Preflight:
-    """CORS for the adapter's endpoints (reference section 7): a preflight
-    answers 204 for any origin; responses to a cross-origin request expose
-    the command headers. Runs before the `http.cors` layer, whose configured
-    origins are for the Home Assistant API."""
-
-    async def before(self, request):
-        if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
-            return None
-        allowed = _cors_headers(request.path)
-        if allowed is None:
-            return None
-        return Response("", 204, {"Access-Control-Allow-Origin": "*",
-                                  "Access-Control-Allow-Methods": "POST, PUT",
-                                  "Access-Control-Allow-Headers": allowed,
-                                  "Access-Control-Max-Age": "86400"})
-
-    def after(self, request, response):
-        if request is not None and "Origin" in request.headers and _cors_headers(request.path):
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-
-
-def _cors_headers(path):
-    for endpoint in ENDPOINTS:
-        if path == endpoint or path.startswith(endpoint + "/"):
-            return CORS_HEADERS[endpoint]
-    return None
 
 
 def setup(app, adapter):
