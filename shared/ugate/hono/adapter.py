@@ -125,7 +125,7 @@ class Adapter:
 
     # The checks, in order.
 
-    def authenticate(self, request, uri_tenant=None, uri_device=None):
+    async def authenticate(self, request, uri_tenant=None, uri_device=None):
         """The request's Origin; `uri_tenant` is None for the POST forms and
         '' for the `//<device>` form."""
         creds = basic_credentials(request)
@@ -140,7 +140,7 @@ class Adapter:
             self.check_tenant(tenant)
             return Origin(uri_tenant, tenant, uri_device)
         auth_id, tenant_id, password = creds
-        device = self.registry.check_password(tenant_id, auth_id, password)
+        device = await self.registry.check_password(tenant_id, auth_id, password)
         tenant = self.registry.tenant(tenant_id)
         if device is None or tenant is None:
             unauthorized(request, "bad credentials")
@@ -182,7 +182,7 @@ class Adapter:
 
     async def upload(self, request, kind, uri_tenant=None, uri_device=None):
         try:
-            origin = self.authenticate(request, uri_tenant, uri_device)
+            origin = await self.authenticate(request, uri_tenant, uri_device)
             self.check_size(request)
             qos = qos_level(request, kind)
             content_type = check_content(request)
@@ -275,7 +275,7 @@ class Adapter:
 
     async def command_response(self, request, req_id, uri_tenant=None, uri_device=None):
         try:
-            origin = self.authenticate(request, uri_tenant, uri_device)
+            origin = await self.authenticate(request, uri_tenant, uri_device)
             self.check_size(request)
             status = request.args.get("hono-cmd-status")
             if status is None or not _digits(status) or not (

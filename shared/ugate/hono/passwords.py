@@ -4,6 +4,7 @@ for `sha-256` and `sha-512`, or a bcrypt hash (`$2a$...`) for `bcrypt`.
 bcrypt comes from the PyPI package on the host; MicroPython has none, and a
 Python bcrypt would take minutes per check on a board, so there a bcrypt
 secret is refused when the registry is loaded (`unsupported`)."""
+import asyncio
 import hashlib
 
 from ugate import compat
@@ -54,15 +55,22 @@ def make_secret(password, function="sha-256", salt=None):
     return secret
 
 
-def matches(secret, password):
+def _bcrypt_matches(password, stored):
+    try:
+        return bcrypt.checkpw(password.encode(), stored.encode())
+    except ValueError:  # a malformed hash matches nothing
+        return False
+
+
+async def matches(secret, password):
     """Whether `password` (str) matches the secret; the comparison of
     digests takes the same time whatever they hold."""
     function = secret.get("hash-function", "sha-256")
     stored = secret.get("pwd-hash", "")
     if function == "bcrypt":
-        try:
-            return bcrypt.checkpw(password.encode(), stored.encode())
-        except ValueError:  # a malformed hash matches nothing
-            return False
+        # Tens of milliseconds per check, more at a high cost: in a thread,
+        # so other requests go on (bcrypt exists only on the host, where
+        # asyncio has threads).
+        return await asyncio.to_thread(_bcrypt_matches, password, stored)
     salt = compat.b64decode(secret["salt"]) if secret.get("salt") else b""
     return compat.equal(compat.b64encode(_digest(function, salt, password)), stored.encode())

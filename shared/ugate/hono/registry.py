@@ -247,7 +247,7 @@ class Registry:
     def credential(self, tenant_id, auth_id):
         return _credential(self.data, tenant_id, auth_id)
 
-    def check_password(self, tenant_id, auth_id, password):
+    async def check_password(self, tenant_id, auth_id, password):
         """The device id the credentials belong to, or None when they are
         unknown, disabled or no currently valid secret matches."""
         cred = self.credential(tenant_id, auth_id)
@@ -262,7 +262,7 @@ class Registry:
                 continue
             if secret.get("not-after") and parse_iso(secret["not-after"]) < now:
                 continue
-            ok = passwords.matches(secret, password) or ok
+            ok = await passwords.matches(secret, password) or ok
         return cred["device-id"] if ok else None
 
     # Changes (the CLI): each checks the whole registry before saving.
