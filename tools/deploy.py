@@ -86,12 +86,12 @@ def commands(port, tree, staging, frozen=False, resume=False, reset=True):
 
 
 def deploy(port, board="esp32", config=None, wifi=None, token=False, frozen=False,
-           resume=False, reset=True, out=None):
+           resume=False, reset=True):
     """Build, stage and copy; returns the new owner token (or None)."""
-    tree = build.build(board, out)
     with tempfile.TemporaryDirectory() as tmp:
         staging = os.path.join(tmp, "ugate-data")  # its name is the remote directory's
         new_token = stage(staging, config, wifi, token)
+        tree = build.build(board)
         argv = commands(port, tree, staging, frozen, resume, reset)
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
         if r.returncode:

@@ -1,0 +1,279 @@
+"""The board tools in tools/: the build tree, the freeze manifest, flashing
+(offline: esptool's argument lists and image checks) and deploying with
+mpremote to the MicroPython unix port on a pseudo terminal, as to a board on
+a serial port. Then a tiny run of the benchmarks."""
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import BIN, ROOT, free_port
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import bench  # noqa: E402
+import build  # noqa: E402
+import deploy  # noqa: E402
+import flash  # noqa: E402
+from ptyboard import PtyBoard  # noqa: E402
+
+MICRODOT_FOR_HOST_ONLY = {"asgi.py", "wsgi.py", "jinja.py", "session.py", "utemplate.py", "test_client.py"}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    return build.build("esp32", str(tmp_path_factory.mktemp("build") / "esp32"))
+
+
+def files(top):
+    return sorted(os.path.relpath(os.path.join(d, f), top) for d, _, names in os.walk(top) for f in names)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# build
+
+def test_build_tree_is_what_a_board_needs(tree):
+    built = files(tree)
+    core = [os.path.join("lib", os.path.relpath(p, os.path.join(ROOT, "shared")))[:-3] + ".mpy"
+            for p in build.core_sources()]
+    assert core and set(core) <= set(built)
+    assert {"lib/mp_platform.mpy", "lib/board_uart.mpy", "lib/microdot/__init__.mpy",
+            "lib/microdot/microdot.mpy", "lib/microdot/websocket.mpy"} <= set(built)
+    # main.py and boot.py stay readable source; nothing else is .py
+    assert [f for f in built if not f.endswith(".mpy")] == ["board.json", "boot.py", "main.py"]
+    assert read(os.path.join(tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
+    assert json.loads(read(os.path.join(tree, "board.json"))) == build.load_board("esp32")
+    # Microdot's host-only modules never reach the board
+    shipped = {os.path.basename(f)[:-4] + ".py" for f in built if f.startswith("lib/microdot/")}
+    assert not shipped & MICRODOT_FOR_HOST_ONLY
+
+
+def test_build_tree_imports_on_micropython_alone(tree):
+    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(tree, "lib"))
+    r = subprocess.run([os.path.join(BIN, "micropython"), "-c",
+                        "import mp_platform, ugate.app, ugate.bridge; print(ugate.app.__name__)"],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert r.stdout.strip() == "ugate.app", r.stdout + r.stderr
+
+
+@pytest.fixture
+def board_with(tmp_path, monkeypatch):
+    """board_with(mpy_cross_args) -> the name of a board file using them."""
+    boards = tmp_path / "boards"
+    boards.mkdir()
+    monkeypatch.setattr(build, "BOARDS", str(boards))
+
+    def make(args):
+        (boards / "test.json").write_text(json.dumps({"name": "test", "mpy_cross_args": args}))
+        return "test"
+    return make
+
+
+def test_board_mpy_cross_args_reach_mpy_cross(tree, board_with, tmp_path):
+    out = build.build(board_with(["-X", "no-source-lines"]), str(tmp_path / "out"))
+    plain = read(os.path.join(tree, "lib", "ugate", "app.mpy"))
+    assert len(read(os.path.join(out, "lib", "ugate", "app.mpy"))) < len(plain)
+
+
+def test_build_names_the_file_mpy_cross_refused(board_with, tmp_path):
+    with pytest.raises(build.BuildError, match=r"^mpy-cross .*\.py: refused the options -march=z80"):
+        build.build(board_with(["-march=z80"]), str(tmp_path / "out"))
+
+
+def test_build_refuses_an_unknown_board():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--board", "esp8266"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "unknown board 'esp8266' (known: esp32, esp32s3, pico_w)" in r.stderr
+
+
+def test_freeze_manifest_names_existing_files(tree):
+    """firmware/manifest.py run with MicroPython's manifest functions
+    recorded: every package and module it names exists, and it freezes the
+    same modules the build compiles."""
+    calls = []
+
+    def package(path, files=None, base_path="."):
+        calls.append(("package", path, files, base_path))
+
+    def module(path, base_path="."):
+        calls.append(("module", path, None, base_path))
+
+    here = os.getcwd()
+    os.chdir(os.path.join(ROOT, "firmware"))  # MicroPython runs a manifest from its directory
+    try:
+        exec(read("manifest.py"), {"include": lambda path: calls.append(("include", path, None, None)),
+                                   "package": package, "module": module})
+        frozen = set()
+        for kind, path, names, base in calls:
+            if kind == "package":
+                for name in names or [os.path.relpath(os.path.join(d, f), os.path.join(base, path))
+                                      for d, _, fs in os.walk(os.path.join(base, path)) for f in fs
+                                      if f.endswith(".py")]:
+                    assert os.path.isfile(os.path.join(base, path, name)), name
+                    frozen.add(os.path.join(path, name))
+            elif kind == "module":
+                assert os.path.isfile(os.path.join(base, path)), path
+                frozen.add(path)
+    finally:
+        os.chdir(here)
+    assert calls[0] == ("include", "$(PORT_DIR)/boards/manifest.py", None, None)
+    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(tree) if f.startswith("lib/")}
+
+
+# flash (offline: no board here)
+
+def esp_image(chip_id):
+    """The smallest image esptool's image-info reads: header, extended header
+    with the chip id, one segment, checksum."""
+    data = bytes(16)
+    head = struct.pack("<BBBBI", 0xE9, 1, 2, 0x20, 0x40080000)
+    head += struct.pack("<B3sHBHH4sB", 0xEE, bytes(3), chip_id, 0, 0, 0xFFFF, bytes(4), 0)
+    head += struct.pack("<II", 0x3FFB0000, len(data)) + data
+    return head + bytes(15 - len(head) % 16) + bytes([0xEF])
+
+
+@pytest.fixture
+def images(tmp_path):
+    paths = {}
+    for name, chip_id in (("esp32", 0), ("esp32s3", 9)):
+        paths[name] = str(tmp_path / (name + ".bin"))
+        with open(paths[name], "wb") as f:
+            f.write(esp_image(chip_id))
+    return paths
+
+
+@pytest.mark.parametrize("board, offset", [("esp32", "0x1000"), ("esp32s3", "0x0")])
+def test_flash_erases_then_writes_at_the_board_offset(images, board, offset):
+    method, steps = flash.plan(board, images[board], "/dev/ttyUSB0")
+    common = ["--chip", board, "--port", "/dev/ttyUSB0", "--baud", "460800"]
+    assert method == "esptool"
+    assert steps == [common + ["erase-flash"], common + ["write-flash", offset, images[board]]]
+
+
+def test_flash_dry_run_prints_the_commands(images):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "flash.py"), "--board", "esp32",
+                        "--firmware", images["esp32"], "--port", "/dev/ttyUSB0", "--dry-run"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "esptool --chip esp32 --port /dev/ttyUSB0 --baud 460800 erase-flash",
+        "esptool --chip esp32 --port /dev/ttyUSB0 --baud 460800 write-flash 0x1000 " + images["esp32"]]
+
+
+def test_flash_pico_w_prints_uf2_steps(tmp_path):
+    uf2 = tmp_path / "RPI_PICO_W.uf2"
+    uf2.write_bytes(b"UF2\n")
+    method, text = flash.plan("pico_w", str(uf2))
+    assert method == "uf2" and "BOOTSEL" in text and str(uf2) in text
+
+
+@pytest.mark.parametrize("board, firmware, message", [
+    ("esp8266", "esp32", "unknown board 'esp8266'"),
+    ("esp32", "missing", "no firmware file"),
+    ("esp32s3", "esp32", "is an image for ESP32, not esp32s3"),
+    ("esp32", "junk", "is not an ESP firmware image"),
+    ("pico_w", "esp32", "takes a .uf2 image"),
+])
+def test_flash_refuses_before_touching_the_board(images, tmp_path, board, firmware, message):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not an image at all")
+    path = {"esp32": images["esp32"], "junk": str(junk), "missing": str(tmp_path / "nope.bin")}[firmware]
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "flash.py"), "--board", board,
+                        "--firmware", path, "--port", "/dev/ttyUSB0"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""  # no esptool command was run
+    assert r.stderr.startswith("error: ") and message in r.stderr
+
+
+def test_flash_needs_a_port_for_esptool(images):
+    with pytest.raises(flash.FlashError, match="--port is required"):
+        flash.plan("esp32", images["esp32"])
+
+
+# deploy, to the unix port on a pty
+
+def mpremote(board, *args):
+    r = subprocess.run([os.path.join(BIN, "mpremote"), "connect", board.device, "resume"] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def get_when_listening(url, token, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return httpx.get(url, headers={"Authorization": "Bearer " + token}, timeout=5)
+        except httpx.TransportError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, tree):
+    flash_root = tmp_path / "flash"
+    flash_root.mkdir()
+    (tmp_path / "config.json").write_text(json.dumps({"location_name": "Shed"}))
+    (tmp_path / "wifi.json").write_text(json.dumps({"ssid": "home", "password": "secret"}))
+    with PtyBoard(str(flash_root)) as board:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--port", board.device,
+                            "--config", str(tmp_path / "config.json"), "--wifi", str(tmp_path / "wifi.json"),
+                            "--token", "--resume", "--no-reset"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        token = r.stdout.splitlines()[-1]
+        assert files(str(flash_root)) == sorted(files(tree) + [
+            "ugate-data/auth.json", "ugate-data/config.json", "ugate-data/wifi.json"])
+        for name in files(tree):
+            assert read(os.path.join(flash_root, name)) == read(os.path.join(tree, name)), name
+        assert token not in (flash_root / "ugate-data" / "auth.json").read_text()  # stored hashed
+        # The board runs what landed: main.py with the deployed config and token.
+        port = free_port()
+        mpremote(board, "exec", "--no-follow", "import sys; sys.argv[:] = ['main.py', '--config-dir', "
+                 "'ugate-data', '--host', '127.0.0.1', '--port', '{}']; import main".format(port))
+        res = get_when_listening("http://127.0.0.1:{}/api/config".format(port), token)
+        assert res.status_code == 200
+        assert res.json()["location_name"] == "Shed"
+
+
+def test_deploy_refuses_a_bad_config_before_copying(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"server_port": "eighty"}))
+    flash_root = tmp_path / "flash"
+    flash_root.mkdir()
+    with PtyBoard(str(flash_root)) as board:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--port", board.device,
+                            "--config", str(tmp_path / "config.json"), "--resume"],
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: {}: key 'server_port'".format(tmp_path / "config.json")), r.stderr
+    assert files(str(flash_root)) == []
+
+
+def test_deploy_refuses_a_wifi_file_without_credentials(tmp_path):
+    (tmp_path / "wifi.json").write_text(json.dumps({"ssid": "home"}))
+    with pytest.raises(deploy.DeployError, match='expected {"ssid": "...", "password": "..."}'):
+        deploy.stage(str(tmp_path / "staging"), wifi=str(tmp_path / "wifi.json"))
+
+
+# bench
+
+def test_bench_prints_its_table_for_both_runtimes():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--posts", "3",
+                        "--entities", "2", "--gets", "2", "--lines", "3", "--events", "2", "--clients", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "| runtime | workload | ops | seconds | ops/s | peak heap |"
+    rows = [line.strip("|").split("|") for line in lines[2:]]
+    assert [(c[0].strip(), c[1].strip()) for c in rows] == [
+        (rt, w.__name__) for rt in bench.RUNTIMES for w in bench.WORKLOADS]
+    assert [c[2].strip() for c in rows] == ["3", "2", "3", "2"] * 2
+    heaps = [c[5].strip() for c in rows]
+    assert heaps[:4] == ["-"] * 4 and all(h.endswith(" KB") for h in heaps[4:])
