@@ -1,8 +1,8 @@
 """Benchmarks: the same workloads against the gateway on CPython and on the
 MicroPython unix port, over loopback, printed as a table.
 
-    python tools/bench.py [--runtime cpython|micropython ...] [--posts 500] [--entities 100]
-                          [--gets 100] [--lines 1000] [--events 100] [--clients 3] [--heapsize 512K]
+    python tools/bench.py [--runtime cpython|micropython ...] [--posts 2000] [--entities 100]
+                          [--gets 200] [--lines 5000] [--events 300] [--clients 3] [--heapsize 512K]
 
 Workloads, each on a fresh gateway per runtime (serial port: a pty, jsonl):
   post_states   N sequential POST /api/states/<entity> (one connection each, as HTTP/1.0)
@@ -201,6 +201,9 @@ def run(opts):
                     if runtime == "micropython":
                         time.sleep(0.25)  # one more heap sample after the last operation
                     rows.append((runtime, workload.__name__, ops, seconds, target.peak_heap(mark)))
+                except (RuntimeError, OSError, websocket.WebSocketException) as exc:
+                    # A failed workload is a result too; the others still run.
+                    rows.append((runtime, workload.__name__, "failed: {}".format(exc), None, None))
                 finally:
                     target.stop()
     return rows
@@ -209,6 +212,9 @@ def run(opts):
 def table(rows):
     lines = ["| runtime | workload | ops | seconds | ops/s | peak heap |", "|---|---|---:|---:|---:|---:|"]
     for runtime, workload, ops, seconds, heap in rows:
+        if seconds is None:
+            lines.append("| {} | {} | {} | | | |".format(runtime, workload, ops))
+            continue
         lines.append("| {} | {} | {} | {:.2f} | {:.0f} | {} |".format(
             runtime, workload, ops, seconds, ops / seconds if seconds else 0,
             "{} KB".format(round(heap / 1024)) if heap else "-"))
@@ -219,18 +225,19 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Run the benchmark workloads against the gateway on CPython "
                                 "and MicroPython over loopback and print a table.")
     p.add_argument("--runtime", action="append", choices=RUNTIMES, help="only this runtime (repeatable)")
-    p.add_argument("--posts", type=int, default=500, help="POST /api/states requests (default 500)")
+    p.add_argument("--posts", type=int, default=2000, help="POST /api/states requests (default 2000)")
     p.add_argument("--entities", type=int, default=100, help="entities for GET /api/states (default 100)")
-    p.add_argument("--gets", type=int, default=100, help="GET /api/states requests (default 100)")
-    p.add_argument("--lines", type=int, default=1000, help="serial JSON lines (default 1000)")
-    p.add_argument("--events", type=int, default=100, help="states fanned out to WebSocket clients (default 100)")
+    p.add_argument("--gets", type=int, default=200, help="GET /api/states requests (default 200)")
+    p.add_argument("--lines", type=int, default=5000, help="serial JSON lines (default 5000)")
+    p.add_argument("--events", type=int, default=300, help="states fanned out to WebSocket clients (default 300)")
     p.add_argument("--clients", type=int, default=3, help="WebSocket subscribers (default 3)")
     p.add_argument("--board", default="esp32", help="the board whose build MicroPython runs (default esp32)")
     p.add_argument("--heapsize", default="512K", help="MicroPython's fixed heap (default 512K)")
     opts = p.parse_args(argv)
     opts.runtime = opts.runtime or list(RUNTIMES)
-    print(table(run(opts)))
-    return 0
+    rows = run(opts)
+    print(table(rows))
+    return 1 if any(seconds is None for _, _, _, seconds, _ in rows) else 0
 
 
 if __name__ == "__main__":
