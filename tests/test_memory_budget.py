@@ -5,11 +5,12 @@ at once over real sockets and a pty. A change that needs more heap fails
 here. The budget is for the 64-bit unix port; README "Memory budget" maps it
 to the 32-bit boards."""
 import os
+import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, Gateway
+from conftest import ROOT, UGATE, Gateway
 from sse_client import EventStream
 from test_bridge import Pty, wait_for
 from test_websocket import connect, recv, send
@@ -72,3 +73,10 @@ def test_gateway_serves_everything_at_once_within_budget(tree, tmp_path):
     finally:
         gw.stop()
         port.close()
+
+
+def test_heapsize_and_mpy_are_refused_on_cpython(tmp_path):
+    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--heapsize", "512K"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert r.stderr == "error: --mpy and --heapsize are for --runtime micropython\n"

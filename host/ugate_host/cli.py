@@ -35,6 +35,8 @@ def find_micropython():
 
 def cmd_run(args):
     overrides = {"server_host": args.host, "server_port": args.port}
+    if (args.mpy or args.heapsize) and args.runtime != "micropython":
+        raise config_mod.ConfigError("--mpy and --heapsize are for --runtime micropython")
     os.makedirs(args.config_dir, exist_ok=True)
     # Checked here for both runtimes, so a bad config reads the same.
     config_mod.load(args.config_dir, overrides)
