@@ -11,7 +11,10 @@
 import importlib.util
 import os
 
-include("$(PORT_DIR)/boards/manifest.py")  # the port's own frozen modules (asyncio, ...)
+# The port's own frozen modules (asyncio, ...). A board with a manifest of its
+# own (ports/<port>/boards/<BOARD>/manifest.py, e.g. networking on some Pico W
+# versions) needs "$(BOARD_DIR)/manifest.py" here instead: this file replaces it.
+include("$(PORT_DIR)/boards/manifest.py")
 
 package("ugate", base_path="../shared")
 module("mp_platform.py")
