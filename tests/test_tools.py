@@ -256,6 +256,14 @@ def test_deploy_refuses_a_bad_config_before_copying(tmp_path):
     assert files(str(flash_root)) == []
 
 
+def test_deploy_to_frozen_firmware_copies_no_library(tmp_path, tree):
+    staging = tmp_path / "ugate-data"
+    staging.mkdir()
+    argv = deploy.commands("/dev/ttyUSB0", tree, str(staging), frozen=True)
+    assert argv[1:] == ["connect", "/dev/ttyUSB0", "cp", "-r"] + [
+        os.path.join(tree, n) for n in ("main.py", "boot.py", "board.json")] + [":.", "+", "reset"]
+
+
 def test_deploy_refuses_a_wifi_file_without_credentials(tmp_path):
     (tmp_path / "wifi.json").write_text(json.dumps({"ssid": "home"}))
     with pytest.raises(deploy.DeployError, match='expected {"ssid": "...", "password": "..."}'):
