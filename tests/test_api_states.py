@@ -103,3 +103,16 @@ def test_context_carries_the_token_owner(gateway):
     body = gateway.post("/api/states/sensor.c", json={"state": "1"}).json()
     ctx = body["context"]
     assert len(ctx["id"]) == 26 and ctx["parent_id"] is None and ctx["user_id"]
+
+
+def test_many_states_are_listed(gateway):
+    """GET /api/states is streamed a state at a time: a board's fragmented
+    heap cannot hold hundreds of states as one string."""
+    attrs = {"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
+             "device_class": "temperature", "source": "x" * 100}
+    for i in range(200):
+        assert gateway.post("/api/states/sensor.many_{}".format(i),
+                            json={"state": str(i), "attributes": attrs}).status_code == 201
+    states = gateway.get("/api/states").json()
+    assert sorted(s["entity_id"] for s in states) == sorted("sensor.many_{}".format(i) for i in range(200))
+    assert all(s["attributes"] == attrs for s in states)

@@ -7,9 +7,10 @@ a power cut (or SIGTERM under MicroPython, which has no handler) can lose.
 A file that cannot be read is logged, set aside and replaced, never fatal.
 """
 import asyncio
+import json
 import os
 
-from ugate import log, store
+from ugate import jsonstream, log, store
 from ugate.bus import Context
 from ugate.states import State, valid_entity_id
 
@@ -87,11 +88,15 @@ class StateSaver:
             return
         self.dirty = False
         try:
-            store.write_json(self.path, {"version": VERSION, "states": [
-                state_to_json(s) for s in self.hub.states.all()]})
+            store.write_atomic(self.path, self._document())
         except (OSError, TypeError, ValueError) as exc:  # a full flash, an unsaveable value
             self.dirty = True  # try again with the next change or at stop
             _log.error("cannot save states to {}: {}".format(self.path, exc))
+
+    def _document(self):
+        yield '{"version": ' + json.dumps(VERSION) + ', "states": '
+        yield from jsonstream.array(state_to_json(s) for s in self.hub.states.all())
+        yield "}"
 
     async def run(self, hub):
         while True:

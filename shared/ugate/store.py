@@ -42,9 +42,15 @@ def read_text(path):
 
 
 def write_atomic(path, text):
+    """Write `text`, a str or an iterable of str chunks (large documents are
+    written as they are produced, never held whole)."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        f.write(text)
+        if isinstance(text, str):
+            f.write(text)
+        else:
+            for chunk in text:
+                f.write(chunk)
     os.rename(tmp, path)
 
 

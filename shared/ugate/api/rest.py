@@ -3,6 +3,7 @@ import json
 
 from microdot import Response
 
+from ugate import jsonstream
 from ugate.bus import Context
 from ugate.compat import OrderedDict
 from ugate.http.auth import requires_auth
@@ -111,7 +112,7 @@ def setup(app, hub):
     @app.get("/api/states")
     @auth
     async def api_states(request):
-        return json_response([s.as_dict() for s in hub.states.all()])
+        return json_response(jsonstream.array(s.as_dict() for s in hub.states.all()))
 
     @app.get("/api/states/<entity_id>")
     @auth

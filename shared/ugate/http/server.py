@@ -28,8 +28,10 @@ REASONS = {
 
 
 def json_response(obj, status=200, headers=None):
-    """A JSON response; OrderedDicts keep Home Assistant's field order."""
-    res = Response(json.dumps(obj), status, headers)
+    """A JSON response; OrderedDicts keep Home Assistant's field order. `obj`
+    may also be an iterator of JSON text chunks (`ugate.jsonstream`), sent as
+    produced."""
+    res = Response(obj if hasattr(obj, "__next__") else json.dumps(obj), status, headers)
     res.headers["Content-Type"] = "application/json"
     return res
 
