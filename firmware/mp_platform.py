@@ -58,9 +58,6 @@ class MicroPythonPlatform:
     def on_stop_signal(self, stop):
         pass  # no signals here: Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process
 
-    def secure_file(self, path):
-        pass  # a board's filesystem has no permissions
-
     async def open_serial(self, port):
         """A `serial` config entry as asyncio (reader, writer): `uartN` is a
         board UART, anything else a device file (a tty or a pty link)."""

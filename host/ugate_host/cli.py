@@ -37,7 +37,7 @@ def cmd_run(args):
     overrides = {"server_host": args.host, "server_port": args.port}
     if (args.mpy or args.heapsize) and args.runtime != "micropython":
         raise config_mod.ConfigError("--mpy and --heapsize are for --runtime micropython")
-    os.makedirs(args.config_dir, exist_ok=True)
+    os.makedirs(args.config_dir, mode=0o700, exist_ok=True)  # it holds the token hashes
     # Checked here for both runtimes, so a bad config reads the same.
     config_mod.load(args.config_dir, overrides)
     if args.runtime == "micropython":
@@ -54,6 +54,9 @@ def cmd_run(args):
         if args.port:
             argv += ["--port", str(args.port)]
         env = dict(os.environ, MICROPYPATH=path)
+        # MicroPython has no chmod: the files it creates (auth.json on first
+        # start among them) are owner-only by the umask instead.
+        os.umask(0o077)
         sys.stdout.flush()
         os.execve(exe, argv, env)
     from ugate import app
@@ -62,7 +65,7 @@ def cmd_run(args):
 
 
 def cmd_token(args):
-    os.makedirs(args.config_dir, exist_ok=True)
+    os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
     tokens = TokenStore(args.config_dir)
     if args.action == "create":
         print(tokens.create(args.name))

@@ -43,7 +43,7 @@ def secret(password, function, not_before=None, not_after=None):
 
 
 def run(args):
-    os.makedirs(args.config_dir, exist_ok=True)
+    os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
     reg = Registry(args.config_dir)
     what = args.what
     if what == "tenant":

@@ -1,6 +1,5 @@
 """The host platform (CPython on a Raspberry Pi or a desktop)."""
 import asyncio
-import os
 import signal
 import ssl
 
@@ -38,10 +37,6 @@ class HostPlatform:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
-
-    def secure_file(self, path):
-        """Owner-only permissions for files that hold secrets."""
-        os.chmod(path, 0o600)
 
     async def open_serial(self, port):
         """A `serial` config entry's device (a tty or a pty link) opened raw at

@@ -5,6 +5,12 @@ import os
 
 import json
 
+try:
+    from os import chmod
+except ImportError:  # MicroPython: a board's filesystem has no permissions
+    def chmod(path, mode):
+        pass
+
 
 def join(*parts):
     return "/".join(p.rstrip("/") for p in parts if p)
@@ -41,11 +47,15 @@ def read_text(path):
         return f.read()
 
 
-def write_atomic(path, text):
+def write_atomic(path, text, private=False):
     """Write `text`, a str or an iterable of str chunks (large documents are
-    written as they are produced, never held whole)."""
+    written as they are produced, never held whole). A `private` file (one
+    holding secrets or their hashes) is made owner-only before anything is
+    written to it."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
+        if private:
+            chmod(tmp, 0o600)
         if isinstance(text, str):
             f.write(text)
         else:
@@ -64,8 +74,8 @@ def read_json(path, default=None):
     return json.loads(text)
 
 
-def write_json(path, obj):
-    write_atomic(path, json.dumps(obj))
+def write_json(path, obj, private=False):
+    write_atomic(path, json.dumps(obj), private)
 
 
 def append(path, text):

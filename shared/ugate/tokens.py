@@ -51,7 +51,7 @@ class TokenStore:
         self._recheck = signature is None or time.time() - signature[0] < 2
 
     def _save(self):
-        store.write_json(self.path, self._data)
+        store.write_json(self.path, self._data, private=True)
         self._remember(self._data, store.signature(self.path))
 
     @property

@@ -229,7 +229,7 @@ class Registry:
         return self._data
 
     def save(self):
-        store.write_json(self.path, self._data)
+        store.write_json(self.path, self._data, private=True)
         self._signature = store.signature(self.path)
 
     # Lookups.
