@@ -186,6 +186,10 @@ def test_unauthenticated_devices_when_allowed(start_gateway, tmp_path):
         assert app.next()["device_id"] == "test:dev"
         assert_error(device(gw, "PUT", "/telemetry/NO_TENANT/4711", auth=None), 404)
         assert_error(device(gw, "PUT", "/telemetry/DEFAULT_TENANT/nope", auth=None), 404)
+        # An escape cut short or not hex is refused, not read as something else.
+        for bad in ("test%3", "test%+3Adev", "%C3"):
+            assert_error(device(gw, "PUT", "/telemetry/DEFAULT_TENANT/" + bad, auth=None), 400,
+                         "malformed URI")
         # The seed's unauthenticated event and QoS 1 telemetry, settled by the consumer.
         for path, headers in (("/event/DEFAULT_TENANT/4711", JSON),
                               ("/telemetry/DEFAULT_TENANT/4711", dict(JSON, **{"QoS-Level": "1"}))):

@@ -19,6 +19,7 @@ from ugate import compat
 from ugate.hono import commands as commands_mod
 from ugate.hono import downstream as ds
 from ugate.hono import registry as reg
+from ugate.http import url
 from ugate.http.server import json_response
 from ugate.states import slugify
 
@@ -45,19 +46,11 @@ def refuse(status, message):
 
 
 def unquote(segment):
-    """A URL path segment decoded (`test%3Adev` -> `test:dev`); '+' stays."""
-    if "%" not in segment:
-        return segment
-    parts = segment.encode().split(b"%")
-    out = [parts[0]]
-    for part in parts[1:]:
-        try:
-            out.append(bytes([int(part[:2], 16)]) + part[2:])
-        except ValueError:
-            refuse(400, "malformed URI")
+    """A URL path segment decoded (`test%3Adev` -> `test:dev`); 400 when it
+    cannot be."""
     try:
-        return b"".join(out).decode()
-    except UnicodeError:
+        return url.unquote(segment)
+    except ValueError:
         refuse(400, "malformed URI")
 
 

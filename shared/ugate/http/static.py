@@ -7,6 +7,7 @@ import os
 from microdot import Response
 
 from ugate import store
+from ugate.http.url import unquote
 
 URL_PREFIX = "/local/"
 FOLDER = "www"
@@ -27,28 +28,11 @@ _S_IFMT = 0o170000
 _S_IFREG = 0o100000
 
 
-def _unquote(text):
-    """Percent-decoding of a URL path ('+' stays '+'); ValueError when the
-    escapes or the UTF-8 are bad."""
-    parts = text.split("%")
-    out = bytearray(parts[0].encode())
-    for part in parts[1:]:
-        code = part[:2]
-        if len(code) != 2 or not all(c in "0123456789abcdefABCDEF" for c in code):
-            raise ValueError("bad percent escape")
-        out.append(int(code, 16))
-        out.extend(part[2:].encode())
-    try:
-        return bytes(out).decode()
-    except UnicodeError:
-        raise ValueError("not UTF-8")
-
-
 def safe_parts(path):
     """The relative path's names, or None when it is absolute, goes up or
     holds anything a file name in the folder cannot (after decoding)."""
     try:
-        path = _unquote(path)
+        path = unquote(path)
     except ValueError:
         return None
     parts = path.split("/")

@@ -1,0 +1,22 @@
+"""URL path segments as clients send them (Microdot hands out the raw path)."""
+
+_HEX = "0123456789abcdefABCDEF"
+
+
+def unquote(text):
+    """Percent-decoding of a URL path ('+' stays '+'); ValueError when an
+    escape or the UTF-8 it spells is bad."""
+    if "%" not in text:
+        return text
+    parts = text.split("%")
+    out = bytearray(parts[0].encode())
+    for part in parts[1:]:
+        code = part[:2]
+        if len(code) != 2 or code[0] not in _HEX or code[1] not in _HEX:
+            raise ValueError("bad percent escape")
+        out.append(int(code, 16))
+        out.extend(part[2:].encode())
+    try:
+        return bytes(out).decode()
+    except UnicodeError:
+        raise ValueError("not UTF-8")
