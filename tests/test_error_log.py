@@ -1,5 +1,10 @@
 """`GET /api/error_log`: the configured log file as text, behind a token;
 404 without a log file."""
+import os
+import subprocess
+
+from conftest import MICROPYTHON
+from ugate_host.cli import micropython_path
 
 
 def test_error_log_serves_the_log_file(start_gateway, tmp_path):
@@ -21,3 +26,39 @@ def test_error_log_serves_the_log_file(start_gateway, tmp_path):
 def test_no_error_log_without_a_log_file(gateway):
     r = gateway.get("/api/error_log")
     assert (r.status_code, r.text) == (404, "404: Not Found")
+
+
+def test_log_file_is_cut_to_its_newest_lines(start_gateway, tmp_path):
+    """Past 256 KiB the log keeps its newest half, cut at a line start (even
+    where a multi-byte character straddles the cut), and is still served."""
+    log_file = tmp_path / "ugate.log"
+    with open(log_file, "w", encoding="utf-8") as f:
+        for i in range(6000):  # ~330 KB
+            f.write("2026-01-01T00:00:00.000 INFO ugate.old: é line {:06d}\n".format(i))
+    gw = start_gateway({"log_file": str(log_file)})
+    r = gw.get("/api/error_log")
+    assert r.status_code == 200
+    data = log_file.read_bytes()
+    assert 100 * 1024 < len(data) <= 256 * 1024
+    text = data.decode("utf-8")
+    assert text.startswith("2026-01-01T00:00:00.000 INFO ugate.old: é line ")
+    assert "line 005999\n" in text and "line 000000\n" not in text
+    assert "listening on" in text
+    assert r.text == text
+    assert gw.request("HEAD", "/api/error_log").status_code == 200
+
+
+def test_log_cut_fits_a_small_heap(tmp_path):
+    """The cut copies a chunk at a time: MicroPython with a 64 KiB heap cuts
+    a 330 KB log (reading it whole would raise MemoryError in the caller)."""
+    log_file = tmp_path / "ugate.log"
+    with open(log_file, "w") as f:
+        for i in range(6000):
+            f.write("2026-01-01T00:00:00.000 INFO ugate.old: line {:06d}\n".format(i))
+    code = ("from ugate import log\nlog.configure('info', {!r})\n"
+            "log.get('t').info('after the cut')\nprint('ok')").format(str(log_file))
+    r = subprocess.run([MICROPYTHON, "-X", "heapsize=64K", "-c", code], capture_output=True,
+                       text=True, timeout=30, env=dict(os.environ, MICROPYPATH=micropython_path()))
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    text = log_file.read_text()
+    assert len(text) <= 256 * 1024 and text.endswith("t: after the cut\n")

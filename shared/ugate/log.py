@@ -1,6 +1,7 @@
 """A tiny logger with the same output on both runtimes (MicroPython has no
 `logging`). Lines go to stderr and, when configured, to a bounded log file that
 `/api/error_log` serves."""
+import os
 import sys
 
 from ugate import compat
@@ -47,12 +48,26 @@ def _append(path, line, limit):
             f.write(line)
             size = f.tell()
         if size > limit:
-            with open(path) as f:
-                keep = f.read()[-(limit // 2):]
-            with open(path, "w") as f:
-                f.write(keep[keep.find("\n") + 1:])
-    except OSError:
-        pass
+            _keep_tail(path, size - limit // 2)
+    except (OSError, MemoryError):
+        pass  # a full or broken disk must not stop what was being logged
+
+
+def _keep_tail(path, start):
+    """Drop the file's first `start` bytes and the rest of the line they
+    cut, copying the tail a chunk at a time (a board cannot hold the file)
+    into a file renamed over the old one."""
+    tmp = path + ".tmp"
+    with open(path, "rb") as src:
+        src.seek(start)
+        src.readline()
+        with open(tmp, "wb") as dst:
+            while True:
+                chunk = src.read(1024)
+                if not chunk:
+                    break
+                dst.write(chunk)
+    os.rename(tmp, path)
 
 
 def configure(level="info", path=None):

@@ -1,9 +1,9 @@
 """`GET /api/error_log`: the log file as plain text. The route exists only
 when `log_file` is configured (Home Assistant registers it only with a log
-file); `ugate.log` keeps the file bounded, so it is read whole."""
+file). The file (bounded by `ugate.log`, but larger than a board's heap)
+is streamed, never read whole."""
 from microdot import Response
 
-from ugate import store
 from ugate.http.auth import requires_auth
 
 
@@ -15,8 +15,11 @@ def setup(app, hub):
     @app.get("/api/error_log")
     @requires_auth(hub.tokens)
     async def api_error_log(request):
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if request.method == "HEAD":
+            return Response(b"", headers=headers)  # no file left open for a body never sent
         try:
-            text = store.read_text(path)
+            body = open(path, "rb")
         except OSError:  # nothing logged yet
-            text = ""
-        return Response(text, headers={"Content-Type": "text/plain; charset=utf-8"})
+            body = b""
+        return Response(body, headers=headers)
