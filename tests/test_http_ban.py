@@ -229,3 +229,20 @@ def test_a_missing_or_broken_file_means_no_bans(start_gateway, tmp_path):
     gw = start_gateway(config(threshold=2))
     assert get(gw, "1.1.1.1", token=True) == 200
     assert "unable to load" not in gw.logs()
+
+
+def test_a_full_state_machine_does_not_stop_bans(start_gateway, tmp_path):
+    """With every entity slot taken (here by restored states) the login
+    notifications cannot be raised: failures still answer 401, count, ban."""
+    config_dir = tmp_path / "full"
+    os.makedirs(config_dir)
+    states = [["sensor.s{}".format(i), "1", {}, 1, 1, 1, ["01HZZZZZZZZZZZZZZZZZZZZZZZ", None, None]]
+              for i in range(1024)]  # StateMachine.max_entities
+    with open(config_dir / "restore_state.json", "w") as f:
+        json.dump({"version": 1, "states": states}, f)
+    gw = start_gateway(config(threshold=2, restore_state=True), config_dir=config_dir)
+    assert gw.get("/api/states/sensor.s1023").status_code == 200
+    assert [get(gw, "5.6.7.8") for _ in range(3)] == [401, 401, 403]
+    assert gw.get("/api/states/persistent_notification.http_login").status_code == 404
+    assert "cannot raise the http-login notification" in gw.logs()
+    assert entries(ban_file(gw))[0][0] == "5.6.7.8"

@@ -82,8 +82,7 @@ class IpBan:
             address, address)
         _log.warning("{} Requested URL: '{}'. ({})".format(
             message, request.path, request.headers.get("User-Agent")))
-        self.hub.notify(NOTIFICATION_LOGIN, "Login attempt failed",
-                        message + " See the log for details.")
+        self._notify(NOTIFICATION_LOGIN, "Login attempt failed", message + " See the log for details.")
         if not self.enabled or self.threshold < 1 or address in self.trusted:
             return
         key = _key(address)
@@ -107,5 +106,13 @@ class IpBan:
             store.append(self.path, banfile.entry(address, compat.iso(compat.now_us())))
         except OSError as exc:
             _log.error("cannot save the ban of {} to {}: {}".format(address, self.path, exc))
-        self.hub.notify(NOTIFICATION_BAN, "Banning IP address",
-                        "Too many login attempts from {}".format(address))
+        self._notify(NOTIFICATION_BAN, "Banning IP address",
+                     "Too many login attempts from {}".format(address))
+
+    def _notify(self, notification_id, title, message):
+        # A state machine full of entities refuses a new notification; that
+        # must cost the notification only, not the 401 or the count.
+        try:
+            self.hub.notify(notification_id, title, message)
+        except ValueError as exc:
+            _log.error("cannot raise the {} notification: {}".format(notification_id, exc))
