@@ -13,3 +13,12 @@ def array(items, encode=json.dumps):
         yield sep + encode(item)
         sep = ","
     yield "[]" if sep == "[" else "]"
+
+
+def members(pairs, encode=json.dumps):
+    """The JSON text of an object, as one chunk per (key, value) pair."""
+    sep = "{"
+    for key, value in pairs:
+        yield sep + json.dumps(key) + ":" + encode(value)
+        sep = ","
+    yield "{}" if sep == "{" else "}"

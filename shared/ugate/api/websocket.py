@@ -13,7 +13,7 @@ import json
 from microdot import Request, Response
 from microdot.websocket import WebSocket, WebSocketError
 
-from ugate import compat, log
+from ugate import compat, jsonstream, log
 from ugate.api.rest import config_dict
 from ugate.bus import MATCH_ALL, Context, Subscription
 from ugate.compat import OrderedDict
@@ -49,6 +49,9 @@ class MessageStream(WebSocket):
     #: ends the connection. None: as large as a request body may be
     #: (`limits.max_body_bytes`, small on a board).
     max_message_bytes = None
+    #: A text sent as pieces (`send_text`) goes out in frames of about this
+    #: size: a message larger than that is fragmented, never built whole.
+    frame_bytes = 2048
 
     def __init__(self, request):
         super().__init__(request)
@@ -60,13 +63,36 @@ class MessageStream(WebSocket):
         if isinstance(data, str):
             data = data.encode()
             opcode = opcode or self.TEXT
+        await self._send_frame(opcode or self.BINARY, data, True)
+
+    async def send_text(self, pieces):
+        """Send the text made of the strings `pieces` yields: one frame when
+        it fits in `frame_bytes`, else a fragmented message (a text frame,
+        then continuation frames, RFC 6455 5.4), so the whole text never has
+        to fit in the heap at once."""
+        opcode = self.TEXT
+        parts = []
+        size = 0
+        for piece in pieces:
+            data = piece.encode()
+            parts.append(data)
+            size += len(data)
+            if size >= self.frame_bytes:
+                await self._send_frame(opcode, b"".join(parts), False)
+                opcode = self.CONT
+                parts = []
+                size = 0
+        await self._send_frame(opcode, b"".join(parts), True)
+
+    async def _send_frame(self, opcode, data, fin):
+        first = (0x80 if fin else 0) | opcode
         n = len(data)
         if n < 126:
-            header = bytes((0x80 | (opcode or self.BINARY), n))
+            header = bytes((first, n))
         elif n < 65536:
-            header = bytes((0x80 | (opcode or self.BINARY), 126)) + n.to_bytes(2, "big")
+            header = bytes((first, 126)) + n.to_bytes(2, "big")
         else:
-            header = bytes((0x80 | (opcode or self.BINARY), 127)) + n.to_bytes(8, "big")
+            header = bytes((first, 127)) + n.to_bytes(8, "big")
         writer = self.request.sock[1]
         async with self._sending:
             await writer.awrite(header)
@@ -181,6 +207,36 @@ def event_message(msg_id, event):
     m["type"] = "event"
     m["event"] = event
     return m
+
+
+class Streamed:
+    """A message too large to build as one string (many states): its JSON
+    is written a piece at a time. `message` holds None in its last field,
+    whose JSON `pieces` yields instead."""
+
+    def __init__(self, message, pieces):
+        self.message = message
+        self.pieces = pieces
+
+    def __iter__(self):
+        yield json.dumps(self.message)[:-len("null}")]
+        yield from self.pieces
+        yield "}"
+
+
+def _pieces(message):
+    """The JSON text of a queued message, as pieces."""
+    return message if isinstance(message, Streamed) else (_dumps(message),)
+
+
+def _batch(messages):
+    """Coalesced messages: the pieces of one JSON array."""
+    sep = "["
+    for message in messages:
+        yield sep
+        yield from _pieces(message)
+        sep = ","
+    yield "]"
 
 
 def _dumps(message):
@@ -331,7 +387,9 @@ async def ping(conn, msg):
 
 
 async def get_states(conn, msg):
-    conn.send(result_message(msg["id"], [s.as_dict() for s in conn.hub.states.all()]))
+    # The states as they are now; each is turned into JSON as it is sent.
+    states = conn.hub.states.all()
+    conn.send(Streamed(result_message(msg["id"]), jsonstream.array(s.as_dict() for s in states)))
 
 
 async def get_config(conn, msg):
@@ -432,11 +490,15 @@ async def subscribe_entities(conn, msg):
     # Listen before taking the snapshot, with no await between: no change is lost.
     conn.subscriptions[msg_id] = hub.bus.listen("state_changed", forward)
     conn.send(result_message(msg_id))
-    added = OrderedDict()
-    for state in hub.states.all():
-        if entity_ids is None or state.entity_id in entity_ids:
-            added[state.entity_id] = compressed_state(state)
-    conn.send(event_message(msg_id, {"a": added}))
+    states = [s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids]
+    conn.send(Streamed(event_message(msg_id, None), _added(states)))
+
+
+def _added(states):
+    """`{"a": {entity_id: compressed state, ...}}` as pieces."""
+    yield '{"a": '
+    yield from jsonstream.members((s.entity_id, compressed_state(s)) for s in states)
+    yield "}"
 
 
 async def supported_features(conn, msg):
@@ -641,13 +703,15 @@ class Connection:
                         > self.token_recheck_ms and not self.authorized()):
                     return
                 if self.coalesce and len(messages) > 1:
-                    await ws.send("[" + ",".join(_dumps(m) for m in messages) + "]")
+                    await ws.send_text(_batch(messages))
                 else:
                     for message in messages:
-                        await ws.send(_dumps(message))
+                        await ws.send_text(_pieces(message))
                 self.sent.set()
         except OSError:
             pass
+        except MemoryError:  # in the middle of a streamed message: it cannot be finished
+            _log.error("a message to {} did not fit in memory; disconnected".format(self.request.g.remote))
         finally:
             self.done.set()
 

@@ -1,0 +1,88 @@
+"""Large WebSocket answers on both runtimes: `get_states` and the first
+`subscribe_entities` message with hundreds of entities. A board's fragmented
+heap cannot hold them as one string, so they go out as a fragmented message
+(a text frame, then continuation frames) written a state at a time; HA's
+clients (aiohttp, websocket-client) put the fragments back together."""
+import asyncio
+import json
+
+import aiohttp
+from websocket import ABNF
+
+from test_websocket import command, connect, recv, send
+
+COUNT = 300
+ATTRS = {"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
+         "device_class": "temperature", "source": "x" * 100}
+
+
+def many_states(gateway):
+    for i in range(COUNT):
+        r = gateway.post("/api/states/sensor.many_{}".format(i), json={"state": str(i), "attributes": ATTRS})
+        assert r.status_code == 201, r.text
+    return sorted("sensor.many_{}".format(i) for i in range(COUNT))
+
+
+def test_get_states_with_many_entities(gateway):
+    expected = many_states(gateway)
+    ws = connect(gateway)
+    try:
+        send(ws, {"id": 1, "type": "get_states"})
+        # Frame by frame: a large answer is one message in several frames.
+        first = ws.recv_frame()
+        assert first.opcode == ABNF.OPCODE_TEXT and not first.fin
+        frames = [first]
+        while not frames[-1].fin:
+            frames.append(ws.recv_frame())
+            assert frames[-1].opcode == ABNF.OPCODE_CONT
+        answer = json.loads(b"".join(f.data for f in frames).decode())
+        assert list(answer)[:3] == ["id", "type", "success"] and answer["success"] is True
+        assert sorted(s["entity_id"] for s in answer["result"]) == expected
+        assert all(s["attributes"] == ATTRS for s in answer["result"])
+        # The connection goes on; small answers are still one frame.
+        send(ws, {"id": 2, "type": "ping"})
+        frame = ws.recv_frame()
+        assert frame.fin and json.loads(frame.data) == {"id": 2, "type": "pong"}
+    finally:
+        ws.close()
+
+
+def test_subscribe_entities_snapshot_with_many_entities(gateway):
+    expected = many_states(gateway)
+    ws = connect(gateway)
+    try:
+        assert command(ws, {"id": 1, "type": "subscribe_entities"})["success"] is True
+        added = recv(ws)["event"]["a"]
+        assert sorted(added) == expected
+        assert added["sensor.many_7"]["s"] == "7" and added["sensor.many_7"]["a"] == ATTRS
+        # Changes after the snapshot still arrive.
+        gateway.post("/api/states/sensor.many_7", json={"state": "changed", "attributes": ATTRS})
+        assert recv(ws)["event"]["c"]["sensor.many_7"]["+"]["s"] == "changed"
+    finally:
+        ws.close()
+
+
+def test_coalesced_batch_with_many_entities_over_aiohttp(gateway):
+    """aiohttp (the client library of Home Assistant itself) with
+    coalesce_messages on: the batch holding the large answer arrives whole."""
+    expected = many_states(gateway)
+
+    async def talk():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(gateway.url("/api/websocket")) as ws:
+                assert (await ws.receive_json())["type"] == "auth_required"
+                await ws.send_json({"type": "auth", "access_token": gateway.token})
+                assert (await ws.receive_json())["type"] == "auth_ok"
+                await ws.send_json({"id": 1, "type": "supported_features",
+                                    "features": {"coalesce_messages": 1}})
+                assert (await ws.receive_json())["success"] is True
+                await ws.send_json([{"id": 2, "type": "get_states"}, {"id": 3, "type": "ping"}])
+                messages = []
+                while len(messages) < 2:
+                    data = await ws.receive_json(timeout=30)
+                    messages.extend(data if isinstance(data, list) else [data])
+                return messages
+
+    states, pong = asyncio.run(talk())
+    assert states["id"] == 2 and sorted(s["entity_id"] for s in states["result"]) == expected
+    assert pong == {"id": 3, "type": "pong"}
