@@ -36,7 +36,7 @@ def ban_file(gw):
 
 def write_ban_file(config_dir, text):
     os.makedirs(config_dir, exist_ok=True)
-    with open(os.path.join(config_dir, "ip_bans.yaml"), "w") as f:
+    with open(os.path.join(config_dir, "ip_bans.yaml"), "wb" if isinstance(text, bytes) else "w") as f:
         f.write(text)
 
 
@@ -216,7 +216,8 @@ def test_a_missing_or_broken_file_means_no_bans(start_gateway, tmp_path):
     for name, text in [("tabs", "\n1.1.1.1:\n\tbanned_at: '2024-01-01T12:00:00+00:00'\n"),
                        ("indent", "  banned_at: '2024-01-01T12:00:00+00:00'\n1.1.1.1:\n"),
                        ("quote", "\n1.1.1.1:\n  banned_at: '2024-01-01T12:00:00\n"),
-                       ("text", "this is not yaml at all\n")]:
+                       ("text", "this is not yaml at all\n"),
+                       ("binary", b"\n1.1.1.1:\n  banned_at: '\xff\xfe'\n")]:
         directory = str(tmp_path / name)
         write_ban_file(directory, text)
         gw = start_gateway(config(threshold=2), config_dir=directory)

@@ -32,12 +32,10 @@ def _key(address):
 def load(path):
     """The bans in `path` as {key: address}; missing or broken file: none."""
     try:
-        text = store.read_text(path)
+        entries = banfile.parse(store.read_text(path))
     except OSError:
         return {}
-    try:
-        entries = banfile.parse(text)
-    except (banfile.BanFileError, UnicodeError) as exc:
+    except (banfile.BanFileError, UnicodeError) as exc:  # UnicodeError: not UTF-8
         _log.error("unable to load {}: {}; no addresses are banned".format(path, exc))
         return {}
     bans = {}
