@@ -118,22 +118,29 @@ class EventStore:
 
     def _load(self):
         try:
-            text = store.read_text(self.path)
+            with open(self.path, "rb") as f:
+                data = f.read()
         except OSError:
             return
-        for line in text.split("\n"):
+        damaged = data and not data.endswith(b"\n")
+        for line in data.split(b"\n"):
             if not line.strip():
                 continue
             self.lines += 1
             try:
-                entry = json.loads(line)
+                entry = json.loads(line.decode())  # UnicodeError is a ValueError
                 if "add" in entry:
                     msg = Message.from_record(entry["add"])
                     self.pending[msg.id] = msg
                 else:
                     self.pending.pop(entry["done"], None)
-            except (ValueError, KeyError, TypeError):  # a line cut by a power loss
+            except (ValueError, KeyError, TypeError):  # a line cut or garbled by a power loss
                 _log.warning("{}: skipped a damaged line".format(self.path))
+                damaged = True
+        if damaged:
+            # Rewritten without the damage: the next line appended to a cut
+            # one would be lost with it at the next start.
+            self._compact()
         self._drop_expired()
         if self.pending:
             _log.info("{} stored events wait for a consumer".format(len(self.pending)))
