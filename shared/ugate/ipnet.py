@@ -1,6 +1,8 @@
 """IPv4/IPv6 addresses and networks as integers (MicroPython has no
 `ipaddress`). Used by trusted proxies, trusted networks and IP bans."""
 
+_HEX = "0123456789abcdefABCDEF"
+
 
 def parse_address(text):
     """'10.0.0.1' or '::1' -> (version, int). Raises ValueError."""
@@ -47,12 +49,10 @@ def _parse_v6(text):
         raise ValueError("not an IPv6 address")
     n = 0
     for g in groups:
-        if not 1 <= len(g) <= 4:
+        # Hex digits only: int() also takes '-1', '+f' and (CPython) '1_0'.
+        if not 1 <= len(g) <= 4 or any(c not in _HEX for c in g):
             raise ValueError("not an IPv6 address")
-        try:
-            n = n << 16 | int(g, 16)
-        except ValueError:
-            raise ValueError("not an IPv6 address")
+        n = n << 16 | int(g, 16)
     if tail4 is not None:
         n = (n & ~0xFFFFFFFF) | tail4
     return n
