@@ -58,7 +58,7 @@ def test_several_xff_headers_are_400(start_gateway):
 
 @pytest.mark.parametrize("value", ["", ",", "1.2.3.4,", "1.2.3.0/24", "example.com",
                                    "1.2.3.4, not-an-ip", "1.2.3.4:8080", "256.1.1.1",
-                                   "::-1", "::+f", "::1_0", "1:2:3:4:5:6:7: 8"])
+                                   "::-1", "::+f", "::1_0", "1:2:3:4:5:6:7: 8", "\u0661.2.3.4"])
 def test_an_element_that_is_not_an_ip_is_400(start_gateway, value):
     gw = start_gateway(PROXIES)
     assert_400(gw, "X-Forwarded-For: " + value, log="in X-Forwarded-For")

@@ -19,7 +19,8 @@ def _parse_v4(text):
         raise ValueError("not an IPv4 address")
     n = 0
     for p in parts:
-        if not p.isdigit() or len(p) > 3 or int(p) > 255:
+        # ASCII digits: CPython's isdigit() and int() also take other scripts' ('١').
+        if not p or len(p) > 3 or any(c not in _HEX[:10] for c in p) or int(p) > 255:
             raise ValueError("not an IPv4 address")
         n = n << 8 | int(p)
     return n
