@@ -275,7 +275,7 @@ def setup(hub):
             "ugate", "send_command", bridge.service_send_command,
             "Send a command to a bridged serial or radio device (RFLink switch on/off, MySensors set).",
             {"entity_id": {"name": "Entity", "description": "Entity of the bridged device to command.",
-                           "required": True, "example": "binary_sensor.newkaku_00c142_1_switch",
+                           "required": True, "example": "binary_sensor.rflink_newkaku_00c142_switch_1",
                            "selector": {"entity": {}}},
              "value": {"name": "Value", "description": "The value to send: on, off or a number.",
                        "required": True, "example": "on", "selector": {"text": {}}}})
