@@ -3,6 +3,9 @@ with hono-ttd gets one-way and request-response commands from an
 application, answers them, and the command response statuses."""
 import time
 
+import pytest
+
+from conftest import RUNTIMES, run_core
 from hono_helpers import EMPTY, GATEWAY, JSON, Consumer, demo_gateway, device, hono, later
 
 COMMANDS = "/api/hono/DEFAULT_TENANT/commands/"
@@ -128,3 +131,34 @@ def test_gateway_gets_commands_for_its_devices(start_gateway, tmp_path):
         # A gateway may not answer for a device it does not serve.
         assert device(gw, "PUT", "/command/res//4711/{}?hono-cmd-status=200".format(req_id),
                       auth=GATEWAY).status_code == 403
+
+
+COMMANDS_FULL = """
+import asyncio
+from ugate.hono.commands import Command, Commands
+
+class Hub:
+    bridge = None
+
+commands = Commands(Hub())
+commands.max_pending = 0  # every request-response command is one too many
+
+async def main():
+    waiter = commands.wait("T", "d")
+    try:
+        await commands.send("T", "d", Command("ask", None, b""), 5)
+    except ValueError as exc:
+        print(exc)
+    await commands.send("T", "d", Command("go", None, b""))
+    print(waiter.command.name)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_refused_command_leaves_the_device_waiting(runtime):
+    """A request-response command refused because too many wait already
+    (400) does not take the device's waiting request with it: the next
+    command still reaches the device."""
+    assert run_core(runtime, COMMANDS_FULL) == "too many commands wait for a response\ngo\n"

@@ -125,14 +125,15 @@ class Commands:
         if entity_id is not None:
             await self.hub.bridge.send_command(entity_id, _value(command))
             return Response(200, None, b"") if response_timeout else None
-        waiter = self.waiters.pop((tenant, device), None)
+        waiter = self.waiters.get((tenant, device))
         if waiter is None:
             raise NotWaiting()
+        if response_timeout and len(self.pending) >= self.max_pending:
+            raise ValueError("too many commands wait for a response")  # the device waits on
+        del self.waiters[(tenant, device)]
         if not response_timeout:
             waiter.give(command)
             return None
-        if len(self.pending) >= self.max_pending:
-            raise ValueError("too many commands wait for a response")
         command.req_id = compat.token_hex(self.req_id_bytes)
         pending = self.pending[command.req_id] = Pending(tenant, device)
         waiter.give(command)
