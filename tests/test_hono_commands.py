@@ -56,6 +56,10 @@ def test_one_way_command_reaches_a_waiting_device(start_gateway, tmp_path):
         # Bad command requests.
         assert gw.post(COMMANDS + "4711", content=b"x").status_code == 400  # no name
         assert command(gw, "4711", "x", timeout=100000).status_code == 400
+        assert command(gw, "4711", "x", timeout="1_0").status_code == 400  # not an integer
+        # hono-ttd is a decimal integer as Hono reads it: no wait for "1_0".
+        r = device(gw, "POST", "/telemetry", headers=dict(JSON, **{"hono-ttd": "1_0"}))
+        assert r.status_code == 202 and "ttd" not in app.next()
         assert gw.post(COMMANDS + "4711?name=x", token=False).status_code == 401
         assert gw.post("/api/hono/NOPE/commands/4711?name=x").status_code == 404
 

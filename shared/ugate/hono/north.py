@@ -14,7 +14,7 @@ from microdot import Response
 
 from ugate.hono import commands as commands_mod
 from ugate.hono import downstream as ds
-from ugate.hono.adapter import Refused, error, unquote
+from ugate.hono.adapter import Refused, error, integer, unquote
 from ugate.http.auth import requires_auth
 from ugate.http.server import remote
 
@@ -62,10 +62,7 @@ def setup(app, hub, downstream, commands, registry, command_timeout):
             return error(400, "the command needs a name (?name=...)")
         timeout = request.args.get("timeout")
         if timeout is not None:
-            try:
-                timeout = int(timeout)
-            except ValueError:
-                timeout = 0
+            timeout = integer(timeout) or 0
             if not 0 < timeout <= command_timeout:
                 return error(400, "timeout must be 1 to {} seconds".format(command_timeout))
         cmd = commands_mod.Command(name, request.headers.get("Content-Type"), request.body)
