@@ -4,14 +4,16 @@ telemetry, and a Hono command to a bridged device id reaches the port."""
 import json
 
 from hono_helpers import Consumer
-from test_bridge import ptys, serial_gateway, wait_state  # noqa: F401 (ptys is a fixture)
+from test_bridge import ptys, wait_port, wait_state  # noqa: F401 (ptys is a fixture)
 
 COMMANDS = "/api/hono/DEFAULT_TENANT/commands/"
 
 
 def test_bridged_readings_and_commands(start_gateway, ptys):  # noqa: F811
     pty = ptys()
-    gw = serial_gateway(start_gateway, pty, "rflink")
+    # The Hono face is on with a `hono` section (or a registry).
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "rflink"}], "hono": {}})
+    wait_port(gw, pty.link, "connected")
     with Consumer(gw) as app:
         pty.write(b"20;3A;NewKaku;ID=00c142;SWITCH=1;CMD=ON;\r\n")
         msg = app.next()

@@ -7,9 +7,7 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 
 from ugate import config as config_mod
-from ugate import bridge, hono, log, notifications, restore
-from ugate.api import error_log, ports, rest, services, stream, websocket
-from ugate.http import static
+from ugate import log, store
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
@@ -20,8 +18,55 @@ from ugate.hub import Hub
 _log = log.get("app")
 
 
-#: The faces: modules with `setup(app, hub)` that register their routes.
-FACES = (rest, services, stream, error_log, ports, websocket, hono)
+def _always(hub):
+    return True
+
+
+def _face_enabled(name):
+    return lambda hub: name not in hub.config["disabled_faces"]
+
+
+def _static_files(hub):
+    # Home Assistant too serves /local/ only when www/ exists at start.
+    return store.exists(store.join(hub.config_dir, "www"))
+
+
+def _serial(hub):
+    return bool(hub.config["serial"])
+
+
+def _restore(hub):
+    return hub.config["restore_state"]
+
+
+def _hono(hub):
+    return hub.config["hono"] is not None or store.exists(store.join(hub.config_dir, config_mod.HONO_REGISTRY))
+
+
+#: What a config may use, in setup order: (module, whether this config uses
+#: it, whether its setup takes the app). Only the modules a config uses are
+#: imported, so a board's heap holds what its config needs and no more (as a
+#: board installs only the micropython-lib packages it uses).
+PARTS = (
+    ("ugate.http.static", _static_files, True),
+    ("ugate.notifications", _always, False),
+    ("ugate.restore", _restore, False),
+    ("ugate.bridge", _serial, False),
+    ("ugate.api.rest", _always, True),
+    ("ugate.api.services", _always, True),
+    ("ugate.api.stream", _face_enabled("stream"), True),
+    ("ugate.api.error_log", _always, True),
+    ("ugate.api.ports", _always, True),
+    ("ugate.api.websocket", _face_enabled("websocket"), True),
+    ("ugate.hono", _hono, True),
+)
+
+
+def _module(name):
+    module = __import__(name)
+    for part in name.split(".")[1:]:
+        module = getattr(module, part)
+    return module
 
 
 def layers(hub, ban):
@@ -46,12 +91,13 @@ def create_app(hub):
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
     app.layers = layers(hub, ban)
-    static.setup(app, hub)
-    notifications.setup(hub)
-    restore.setup(hub)
-    bridge.setup(hub)
-    for face in FACES:
-        face.setup(app, hub)
+    for name, used, takes_app in PARTS:
+        if used(hub):
+            module = _module(name)
+            if takes_app:
+                module.setup(app, hub)
+            else:
+                module.setup(hub)
     return app
 
 

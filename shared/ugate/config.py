@@ -152,7 +152,11 @@ TELEMETRY = {
     "tenant": (string, "DEFAULT_TENANT"),
 }
 
-# The Hono HTTP adapter (the registry itself is hono_registry.json, see ugate.hono.registry).
+#: The Hono registry file in the config dir (see ugate.hono.registry); its
+#: presence turns the Hono face on, like a `hono` section in config.json.
+HONO_REGISTRY = "hono_registry.json"
+
+# The Hono HTTP adapter.
 HONO = {
     # False lets devices publish with PUT /telemetry|event/<tenant>/<device> without credentials.
     "authentication_required": (boolean, True),
@@ -202,7 +206,10 @@ SCHEMA = {
     "limits": (section(LIMITS), {}),
     "serial": (serial_ports, []),
     "telemetry": (section(TELEMETRY), {}),
-    "hono": (section(HONO), {}),
+    # None (absent) leaves the Hono face out unless hono_registry.json exists.
+    "hono": (optional(section(HONO)), None),
+    # Faces a board may leave out to save heap (Home Assistant clients need them).
+    "disabled_faces": (list_of(one_of("websocket", "stream")), []),
 }
 
 

@@ -107,8 +107,7 @@ class StateSaver:
 
 
 def setup(hub):
-    if not hub.config["restore_state"]:
-        return
+    """Set up by `ugate.app` when `restore_state` is on."""
     saver = StateSaver(hub)
     count = saver.load()
     if count:

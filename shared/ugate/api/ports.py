@@ -10,4 +10,5 @@ def setup(app, hub):
     @app.get("/api/ugate/ports")
     @auth
     async def api_ports(request):
-        return json_response([port.status() for port in hub.bridge.ports])
+        ports = hub.bridge.ports if hub.bridge else ()  # no bridge: no `serial` ports
+        return json_response([port.status() for port in ports])

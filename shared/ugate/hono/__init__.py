@@ -6,13 +6,15 @@ readings go to the consumers as telemetry, and commands reach them through
 the bridge."""
 import json
 
-from ugate import bridge as bridge_mod
+from ugate import bridge as bridge_mod, config
 from ugate.hono import adapter, commands, cors, downstream, north, registry
 from ugate.http.cors import Cors
 
 
 def setup(app, hub):
     conf = hub.config["hono"]
+    if conf is None:  # on for the registry alone: the section's defaults
+        conf = hub.config["hono"] = config.section(config.HONO)({}, "hono")
     reg = registry.Registry(hub.config_dir)
     reg.load()  # a bad registry stops the start, with the entry named
     down = downstream.Downstream(hub.config_dir, conf["settle_timeout"], conf["max_stored_events"])

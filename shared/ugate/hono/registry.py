@@ -21,12 +21,12 @@ The layout follows Hono's Tenant, Device Registration and Credentials APIs:
 import time
 
 from ugate import compat, log, store
-from ugate.config import ConfigError
+from ugate.config import HONO_REGISTRY, ConfigError
 from ugate.hono import passwords
 
 _log = log.get("hono.registry")
 
-FILE = "hono_registry.json"
+FILE = HONO_REGISTRY
 ADAPTER_TYPE = "hono-http"
 #: Seconds a device may wait for a command when its tenant sets no max-ttd.
 DEFAULT_MAX_TTD = 60

@@ -224,7 +224,9 @@ async def _discard(reader, limit):
     """Read and drop up to `limit` bytes while the client keeps sending."""
     try:
         while limit > 0:
-            data = await asyncio.wait_for(reader.read(min(limit, 4096)), 0.5)
+            # Small reads: a 4 KiB block is often more than a board's
+            # fragmented heap has in one piece.
+            data = await asyncio.wait_for(reader.read(min(limit, _HeadReader.chunk)), 0.5)
             if not data:
                 break
             limit -= len(data)
