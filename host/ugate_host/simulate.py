@@ -328,11 +328,13 @@ def link(path, target):
 
 def main(protocol, interval=2.0, link_path=None, noise_rate=0.1, seed=None):
     sim = Simulator(TRAFFIC[protocol](random.Random(seed)), interval, noise_rate, random.Random(seed))
-    if link_path:
-        link(link_path, sim.path)
-    print(sim.path, flush=True)
+    # The handler is in place, and the link inside the try, before the path
+    # is printed: a SIGTERM right after it must still remove the link.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        if link_path:
+            link(link_path, sim.path)
+        print(sim.path, flush=True)
         sim.run()
     except KeyboardInterrupt:
         pass
