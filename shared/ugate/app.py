@@ -43,30 +43,39 @@ def _hono(hub):
     return hub.config["hono"] is not None or store.exists(store.join(hub.config_dir, config_mod.HONO_REGISTRY))
 
 
-#: What a config may use, in setup order: (module, whether this config uses
-#: it, whether its setup takes the app). Only the modules a config uses are
-#: imported, so a board's heap holds what its config needs and no more (as a
-#: board installs only the micropython-lib packages it uses).
-PARTS = (
-    ("ugate.http.static", _static_files, True),
-    ("ugate.notifications", _always, False),
-    ("ugate.restore", _restore, False),
-    ("ugate.bridge", _serial, False),
-    ("ugate.api.rest", _always, True),
-    ("ugate.api.services", _always, True),
-    ("ugate.api.stream", _face_enabled("stream"), True),
-    ("ugate.api.error_log", _always, True),
-    ("ugate.api.ports", _always, True),
-    ("ugate.api.websocket", _face_enabled("websocket"), True),
-    ("ugate.hono", _hono, True),
+# What a config may use, in setup order, as (module, whether this config
+# uses it). Only the modules a config uses are imported, so a board's heap
+# holds what its config needs and no more (as a board installs only the
+# micropython-lib packages it uses).
+
+#: Subsystems of the hub: `setup(hub)`; before the faces, which use them.
+SUBSYSTEMS = (
+    ("ugate.notifications", _always),
+    ("ugate.restore", _restore),
+    ("ugate.bridge", _serial),
+)
+
+#: The faces: `setup(app, hub)` registers their routes.
+FACES = (
+    ("ugate.http.static", _static_files),
+    ("ugate.api.rest", _always),
+    ("ugate.api.services", _always),
+    ("ugate.api.stream", _face_enabled("stream")),
+    ("ugate.api.error_log", _always),
+    ("ugate.api.ports", _always),
+    ("ugate.api.websocket", _face_enabled("websocket")),
+    ("ugate.hono", _hono),
 )
 
 
-def _module(name):
-    module = __import__(name)
-    for part in name.split(".")[1:]:
-        module = getattr(module, part)
-    return module
+def _used(parts, hub):
+    """The modules of `parts` this config uses, imported."""
+    for name, used in parts:
+        if used(hub):
+            module = __import__(name)
+            for attr in name.split(".")[1:]:
+                module = getattr(module, attr)
+            yield module
 
 
 def layers(hub, ban):
@@ -91,13 +100,10 @@ def create_app(hub):
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
     app.layers = layers(hub, ban)
-    for name, used, takes_app in PARTS:
-        if used(hub):
-            module = _module(name)
-            if takes_app:
-                module.setup(app, hub)
-            else:
-                module.setup(hub)
+    for subsystem in _used(SUBSYSTEMS, hub):
+        subsystem.setup(hub)
+    for face in _used(FACES, hub):
+        face.setup(app, hub)
     return app
 
 
