@@ -18,6 +18,7 @@ from test_websocket import connect, recv, send
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build  # noqa: E402  (tools/build.py)
+import heap_cost  # noqa: E402  (tools/heap_cost.py)
 
 #: the heap the 64-bit unix port gets here. When set, 320K passed, 304K
 #: passed 2 times in 3 (fragmentation decides) and 288K failed, so this
@@ -104,6 +105,16 @@ def test_smallest_board_serves_rest_and_a_serial_port_within_budget(tree, tmp_pa
     finally:
         gw.stop()
         port.close()
+
+
+def test_heap_cost_table_shows_what_a_config_leaves_out():
+    rows = dict(heap_cost.run("esp32", "2M"))
+    assert all(size > 0 for size in rows.values())
+    table = heap_cost.table(rows.items())
+    assert table.startswith("| part | heap (64-bit unix port) |\n|---|---:|\n| base: ")
+    default, everything = rows["create_app: default config"], rows["create_app: everything (serial, restore, Hono)"]
+    # The default config imports neither Hono nor the bridge and its parser.
+    assert everything - default > rows["Hono face"]
 
 
 def test_heapsize_and_mpy_are_refused_on_cpython(tmp_path):
