@@ -74,6 +74,21 @@ gw = app.create_app(hub)
 """
 
 
+#: 100 entities as the REST API stores them (attributes parsed from JSON);
+#: the row is the cost of one.
+ENTITIES = 100
+ENTITY = """
+import json
+from ugate.states import StateMachine
+from ugate.bus import Bus
+states = StateMachine(Bus())
+for i in range({n}):
+    states.set("sensor.many_{{}}".format(i), str(i), json.loads({attrs!r}))
+""".format(n=ENTITIES, attrs=json.dumps({
+    "friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
+    "device_class": "temperature", "source": "x" * 100}))
+
+
 def measure(tree, code, heapsize, setup=""):
     """Bytes of live heap `code` adds, after `setup` ran, in a fresh interpreter."""
     env = dict(os.environ, MICROPYPATH=":".join([".frozen", os.path.join(tree, "lib")]))
@@ -93,6 +108,8 @@ def run(board, heapsize):
         for name, modules in MODULES:
             code = "\n".join("import " + m for m in modules.split())
             rows.append((name, measure(tree, code, heapsize, setup=BASE)))
+        rows.append(("one entity (4 attributes, about 150 bytes of text)",
+                     measure(tree, ENTITY, heapsize, setup=BASE) // ENTITIES))
         for i, (name, config) in enumerate(CONFIGS):
             config_dir = os.path.join(workdir, "config{}".format(i))
             os.makedirs(config_dir)
