@@ -105,9 +105,11 @@ def test_context_carries_the_token_owner(gateway):
     assert len(ctx["id"]) == 26 and ctx["parent_id"] is None and ctx["user_id"]
 
 
-def test_many_states_are_listed(gateway):
+def test_many_states_are_listed(start_gateway):
     """GET /api/states is streamed a state at a time: a board's fragmented
-    heap cannot hold hundreds of states as one string."""
+    heap cannot hold hundreds of states as one string (the board default
+    limit of 256 entities is raised here)."""
+    gateway = start_gateway({"limits": {"max_entities": 1000}})
     attrs = {"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
              "device_class": "temperature", "source": "x" * 100}
     for i in range(200):
@@ -116,3 +118,15 @@ def test_many_states_are_listed(gateway):
     states = gateway.get("/api/states").json()
     assert sorted(s["entity_id"] for s in states) == sorted("sensor.many_{}".format(i) for i in range(200))
     assert all(s["attributes"] == attrs for s in states)
+
+
+def test_entity_limit_is_a_clear_400(start_gateway):
+    gw = start_gateway({"limits": {"max_entities": 3}})
+    for i in range(3):
+        assert gw.post("/api/states/sensor.e{}".format(i), json={"state": "1"}).status_code == 201
+    r = gw.post("/api/states/sensor.e3", json={"state": "1"})
+    assert r.status_code == 400
+    assert r.json() == {"message": "Too many entities (limits.max_entities is 3)."}
+    assert gw.post("/api/states/sensor.e0", json={"state": "2"}).status_code == 200  # updates go on
+    assert gw.delete("/api/states/sensor.e0").status_code == 200
+    assert gw.post("/api/states/sensor.e3", json={"state": "1"}).status_code == 201

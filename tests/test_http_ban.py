@@ -238,12 +238,24 @@ def test_a_full_state_machine_does_not_stop_bans(start_gateway, tmp_path):
     config_dir = tmp_path / "full"
     os.makedirs(config_dir)
     states = [["sensor.s{}".format(i), "1", {}, 1, 1, 1, ["01HZZZZZZZZZZZZZZZZZZZZZZZ", None, None]]
-              for i in range(1024)]  # StateMachine.max_entities
+              for i in range(5)]  # limits.max_entities below
     with open(config_dir / "restore_state.json", "w") as f:
         json.dump({"version": 1, "states": states}, f)
-    gw = start_gateway(config(threshold=2, restore_state=True), config_dir=config_dir)
-    assert gw.get("/api/states/sensor.s1023").status_code == 200
+    gw = start_gateway(config(threshold=2, restore_state=True, limits={"max_entities": 5}),
+                       config_dir=config_dir)
+    assert gw.get("/api/states/sensor.s4").status_code == 200
     assert [get(gw, "5.6.7.8") for _ in range(3)] == [401, 401, 403]
     assert gw.get("/api/states/persistent_notification.http_login").status_code == 404
     assert "cannot raise the http-login notification" in gw.logs()
     assert entries(ban_file(gw))[0][0] == "5.6.7.8"
+
+
+def test_bans_are_bounded(start_gateway):
+    """Past limits.max_bans no new address is banned (many attacking
+    addresses must not fill a board's heap or flash); the bans made hold."""
+    gw = start_gateway(config(threshold=1, limits={"max_bans": 2}))
+    for address in ("1.0.0.1", "1.0.0.2", "1.0.0.3"):
+        assert get(gw, address) == 401
+    assert [get(gw, a, token=True) for a in ("1.0.0.1", "1.0.0.2", "1.0.0.3")] == [403, 403, 200]
+    assert [e[0] for e in entries(ban_file(gw))] == ["1.0.0.1", "1.0.0.2"]
+    assert "not banning 1.0.0.3" in gw.logs()

@@ -30,3 +30,28 @@ def test_create_list_revoke_while_running(gateway):
     assert gateway.get("/api/").status_code == 200  # the others still work
     r = token_cmd(gateway, "revoke", "laptop")
     assert r.returncode == 2 and "no token named 'laptop'" in r.stderr
+
+
+def test_a_broken_token_file_keeps_the_tokens_read_before(gateway):
+    """A hand edit gone wrong must not lock the owner out (or get them banned)."""
+    path = gateway.config_dir + "/auth.json"
+    with open(path) as f:
+        good = f.read()
+    with open(path, "w") as f:
+        f.write('{"tokens": [')  # cut short
+    assert gateway.get("/api/").status_code == 200
+    assert gateway.get("/api/", token="wrong").status_code == 401
+    assert "auth.json is unreadable" in gateway.logs()
+    r = token_cmd(gateway, "list")
+    assert r.returncode == 2 and "auth.json: unreadable" in r.stderr and "Traceback" not in r.stderr
+    with open(path, "w") as f:
+        f.write(good)
+    assert gateway.get("/api/").status_code == 200
+
+
+def test_gateway_refuses_to_start_with_a_broken_token_file(tmp_path, runtime):
+    (tmp_path / "auth.json").write_text("[1, 2]")
+    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert "auth.json: unreadable (not a token file)" in r.stderr and "Traceback" not in r.stderr

@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 from websocket import ABNF
 
 from test_websocket import command, connect, recv, send
@@ -14,6 +15,12 @@ from test_websocket import command, connect, recv, send
 COUNT = 300
 ATTRS = {"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
          "device_class": "temperature", "source": "x" * 100}
+
+
+@pytest.fixture
+def gateway(start_gateway):
+    """A gateway whose entity limit (256 by default on MicroPython) fits COUNT."""
+    return start_gateway({"limits": {"max_entities": 1000}})
 
 
 def many_states(gateway):

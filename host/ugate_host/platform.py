@@ -16,6 +16,8 @@ class HostPlatform:
         "max_header_line": 8190,
         "max_connections": 256,
         "idle_timeout": 60,
+        "max_entities": 10000,
+        "max_bans": 1024,
     }
 
     def ssl_context(self, certfile, keyfile):

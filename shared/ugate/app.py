@@ -96,7 +96,9 @@ def create_app(hub):
             limits[key] = value
     app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
                    limits["max_connections"], limits["idle_timeout"])
+    hub.states.max_entities = limits["max_entities"]
     ban = IpBan(hub)  # counts failed logins and refuses banned addresses
+    ban.max_bans = limits["max_bans"]
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
     app.layers = layers(hub, ban)
@@ -115,12 +117,28 @@ def url(conf):
     return "{}://{}:{}".format(scheme, host, conf["server_port"])
 
 
+async def supervised(start, hub, retry_max=60):
+    """Run the background task `start(hub)` while the gateway runs: one that
+    fails (a bug, MemoryError on a board) is logged and started again after
+    a pause that doubles up to `retry_max` seconds, never silently lost."""
+    delay = 1
+    while True:
+        try:
+            await start(hub)
+            return
+        except Exception as exc:  # CancelledError is not an Exception: stopping still works
+            _log.error("background task {} failed: {!r}; restarting in {} s".format(
+                getattr(start, "__name__", "?"), exc, delay))
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, retry_max)
+
+
 async def serve(hub, app):
     conf = hub.config
     ssl = None
     if conf["ssl_certificate"]:
         ssl = hub.platform.ssl_context(conf["ssl_certificate"], conf["ssl_key"])
-    tasks = [asyncio.create_task(start(hub)) for start in hub.background]
+    tasks = [asyncio.create_task(supervised(start, hub)) for start in hub.background]
     hub.platform.on_stop_signal(app.shutdown)
     _log.info("listening on {} ({})".format(url(conf), hub.platform.name))
     try:

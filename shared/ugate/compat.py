@@ -33,6 +33,12 @@ except AttributeError:  # CPython
         return a - b
 
 
+def digits(text):
+    """Only ASCII digits, at least one: str.isdigit() and int() also take
+    other scripts' digits on CPython ('١'), and int() takes '1_0' and ' 5'."""
+    return text != "" and all("0" <= c <= "9" for c in text)
+
+
 def now_us():
     """Wall-clock time as integer microseconds since 1970 (floats are single
     precision on many boards, so times stay integers until they are shown)."""

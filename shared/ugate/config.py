@@ -6,7 +6,7 @@ prints it and exits non-zero.
 """
 import json
 
-from ugate import store
+from ugate import compat, store
 
 
 class ConfigError(Exception):
@@ -100,9 +100,9 @@ def port_address(value, where):
     if value.startswith("tcp://"):
         colon = value.rfind(":")
         port = value[colon + 1:]
-        if colon < 7 or not port.isdigit() or not 0 < int(port) < 65536:
+        if colon < 7 or not compat.digits(port) or not 0 < int(port) < 65536:
             _fail(where, "tcp://host:port", value)
-    elif value.startswith("uart") and not value[4:].isdigit():
+    elif value.startswith("uart") and not compat.digits(value[4:]):
         _fail(where, "uart followed by the UART number, like uart1", value)
     return value
 
@@ -178,6 +178,8 @@ LIMITS = {
     "max_header_line": (optional(integer(256)), None),
     "max_connections": (optional(integer(1)), None),
     "idle_timeout": (optional(integer(1)), None),
+    "max_entities": (optional(integer(1)), None),
+    "max_bans": (optional(integer(0)), None),
 }
 
 SCHEMA = {
@@ -245,6 +247,8 @@ def load(config_dir, overrides=None):
     path = store.join(config_dir, "config.json")
     try:
         text = store.read_text(path)
+    except UnicodeError:
+        raise ConfigError("{}: not UTF-8 text".format(path))
     except OSError as exc:
         if store.exists(path):
             raise ConfigError("{}: cannot read the file ({})".format(path, exc))

@@ -1,5 +1,6 @@
 """IPv4/IPv6 addresses and networks as integers (MicroPython has no
 `ipaddress`). Used by trusted proxies, trusted networks and IP bans."""
+from ugate.compat import digits
 
 _HEX = "0123456789abcdefABCDEF"
 
@@ -19,8 +20,7 @@ def _parse_v4(text):
         raise ValueError("not an IPv4 address")
     n = 0
     for p in parts:
-        # ASCII digits: CPython's isdigit() and int() also take other scripts' ('١').
-        if not p or len(p) > 3 or any(c not in _HEX[:10] for c in p) or int(p) > 255:
+        if not digits(p) or len(p) > 3 or int(p) > 255:
             raise ValueError("not an IPv4 address")
         n = n << 8 | int(p)
     return n
@@ -67,7 +67,7 @@ def parse_network(text):
     version, n = parse_address(addr)
     bits = 32 if version == 4 else 128
     if prefix:
-        if not prefix.isdigit() or int(prefix) > bits:
+        if not digits(prefix) or int(prefix) > bits:
             raise ValueError("bad prefix length")
         plen = int(prefix)
     else:

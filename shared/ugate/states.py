@@ -18,6 +18,10 @@ class InvalidState(ValueError):
     pass
 
 
+class TooManyEntities(InvalidState):
+    pass
+
+
 def _valid_part(part):
     if not part or part[0] == "_" or part[-1] == "_" or "__" in part:
         return False
@@ -93,7 +97,8 @@ def _change(entity_id, old, new):
 
 
 class StateMachine:
-    #: Entities kept at most; a new entity past this is refused (boards lower it).
+    #: Entities kept at most; a new entity past this is refused. The app sets
+    #: it from `limits.max_entities` (lower on boards).
     max_entities = 1024
 
     def __init__(self, bus):
@@ -121,7 +126,8 @@ class StateMachine:
         attributes = dict(attributes or {})
         old = self._states.get(entity_id)
         if old is None and len(self._states) >= self.max_entities:
-            raise InvalidState("too many entities")
+            raise TooManyEntities("Too many entities (limits.max_entities is {}).".format(
+                self.max_entities))
         now = compat.now_us()
         context = context or Context()
         same_state = old is not None and old.state == new_state and not force_update

@@ -3,11 +3,15 @@
 
 A token is 32 random bytes, so a plain hash is enough: there is nothing to
 guess. The file is re-read when the `ugate token` command changes it, so a
-token created while the gateway runs works at once.
+token created while the gateway runs works at once. A file that turns
+unreadable while the gateway runs (a hand edit gone wrong) is logged and the
+tokens read before are kept: the owner is neither locked out nor banned.
 """
 import time
 
-from ugate import compat, store
+from ugate import compat, log, store
+
+_log = log.get("tokens")
 
 TOKEN_BYTES = 32
 
@@ -24,6 +28,20 @@ class User:
         self.is_admin = True
 
 
+def _checked(data):
+    """The parsed file if it has the shape the store writes."""
+    if data is None:
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("owner"), dict) and \
+        isinstance(data.get("tokens"), list)
+    if ok:
+        for t in data["tokens"]:
+            ok = ok and isinstance(t, dict) and isinstance(t.get("hash"), str) and "name" in t
+    if not ok:
+        raise ValueError("not a token file")
+    return data
+
+
 class TokenStore:
     def __init__(self, config_dir):
         self.path = store.join(config_dir, "auth.json")
@@ -35,9 +53,14 @@ class TokenStore:
         signature = store.signature(self.path)
         if self._recheck or signature != self._signature:
             try:
-                data = store.read_json(self.path, None)
-            except ValueError:
-                raise TokenError("{} is not valid JSON".format(self.path))
+                data = _checked(store.read_json(self.path, None))
+            except (ValueError, OSError) as exc:  # UnicodeError is a ValueError
+                if self._data is None:
+                    raise TokenError("{}: unreadable ({})".format(self.path, exc))
+                if signature != self._signature:
+                    _log.error("{} is unreadable ({}); keeping the tokens read before".format(
+                        self.path, exc))
+                data = self._data
             if data is None:
                 data = {"owner": {"id": compat.token_hex(16), "name": "Owner"}, "tokens": []}
             self._remember(data, signature)

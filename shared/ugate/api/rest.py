@@ -8,7 +8,7 @@ from ugate.bus import Context
 from ugate.compat import OrderedDict
 from ugate.http.auth import requires_auth
 from ugate.http.server import json_message, json_response
-from ugate.states import InvalidEntityId, InvalidState, valid_entity_id
+from ugate.states import InvalidEntityId, InvalidState, TooManyEntities, valid_entity_id
 
 
 def parse_json_body(request):
@@ -145,6 +145,9 @@ def setup(app, hub):
         try:
             state, created = hub.states.set(entity_id, new_state, attributes, force_update,
                                             request_context(request))
+        except TooManyEntities as exc:
+            # HA has no such limit; a board must: say which one was hit.
+            return json_message(str(exc), 400)
         except (InvalidState, InvalidEntityId):
             return json_message("Invalid state specified.", 400)
         return json_response(state.as_dict(), 201 if created else 200,

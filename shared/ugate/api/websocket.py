@@ -611,7 +611,8 @@ class Connection:
         problem = auth_format_problem(msg)
         if problem:
             message = "Auth message incorrectly formatted: " + problem
-            _log.warning(message)
+            # repr: the text quotes client-chosen keys, which may hold newlines
+            _log.warning("from {}: {!r}".format(self.request.g.remote, message))
             await ws.send(_typed("auth_invalid", "message", message))
             return False
         self.user = self._user(msg.get("access_token"))

@@ -268,7 +268,7 @@ class Adapter:
             origin = await self.authenticate(request, uri_tenant, uri_device)
             self.check_size(request)
             status = request.args.get("hono-cmd-status")
-            if status is None or not _digits(status) or not (
+            if status is None or not compat.digits(status) or not (
                     200 <= int(status) <= 299 or 400 <= int(status) <= 599):
                 refuse(400, "hono-cmd-status must be a status from 200 to 299 or 400 to 599")
             if not commands_mod.request_id_valid(req_id):
@@ -318,7 +318,7 @@ def _ttl(request, tenant, props):
     """An event's time to live in seconds: `hono-ttl`, else the registered
     default, capped by the tenant's max-ttl; None for none."""
     value = request.headers.get("hono-ttl")
-    ttl = int(value) if value is not None and _digits(value) else props.pop("ttl", None)
+    ttl = int(value) if value is not None and compat.digits(value) else props.pop("ttl", None)
     if not isinstance(ttl, int):
         ttl = None
     limit = tenant.get("resource-limits", {}).get("max-ttl")
@@ -327,15 +327,11 @@ def _ttl(request, tenant, props):
     return ttl
 
 
-def _digits(text):
-    return text != "" and all("0" <= c <= "9" for c in text)
-
-
 def integer(text):
     """A decimal integer with an optional sign, as Hono (Java) reads one, or
     None: int() alone also takes '1_0' and ' 5' and, on CPython only, other
     scripts' digits."""
-    return int(text) if _digits(text[1:] if text[:1] in ("+", "-") else text) else None
+    return int(text) if compat.digits(text[1:] if text[:1] in ("+", "-") else text) else None
 
 
 def _json_object(payload):

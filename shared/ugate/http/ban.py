@@ -53,6 +53,9 @@ class IpBan:
     #: Addresses whose failed logins are counted at once; beyond this one
     #: count is dropped to make room (a board's heap is small).
     max_counted = 256
+    #: Bans kept (in memory and in ip_bans.yaml); past this no new address is
+    #: banned, so many attacking addresses cannot fill a board's heap or flash.
+    max_bans = 1024
 
     def __init__(self, hub):
         conf = hub.config
@@ -97,6 +100,10 @@ class IpBan:
 
     def ban(self, address, key):
         if key in self.bans:
+            return
+        if len(self.bans) >= self.max_bans:
+            _log.error("not banning {}: {} addresses are banned already (max_bans)".format(
+                address, len(self.bans)))
             return
         self.bans[key] = address
         _log.warning("Banned IP {} for too many login attempts".format(address))

@@ -8,6 +8,7 @@ A protocol module is imported only when a port uses it, so a small board
 carries only the parsers it needs.
 """
 from ugate import compat
+from ugate.compat import digits  # noqa: F401 - the parsers import it from here
 from ugate.states import slugify
 
 #: Protocol name in the config -> module in this package.
@@ -66,11 +67,6 @@ def finite(value):
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("not a finite number")
     return value
-
-
-def digits(text):
-    """Only ASCII digits, at least one (str.isdigit differs between runtimes)."""
-    return text != "" and all("0" <= c <= "9" for c in text)
 
 
 def number(text):
