@@ -81,3 +81,15 @@ def test_defaults_mirror_home_assistant(tmp_path):
     assert conf["server_port"] == 8123
     assert conf["ip_ban_enabled"] is True and conf["login_attempts_threshold"] == -1
     assert conf["cors_allowed_origins"] == [] and conf["use_x_forwarded_for"] is False
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_config_that_is_not_utf8_names_the_file(tmp_path, runtime):
+    (tmp_path / "config.json").write_bytes(b'{"location_name": "\xff"}')
+    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "config.json: not UTF-8 text" in r.stderr
+    r = subprocess.run([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py"), "--config-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, MICROPYPATH=micropython_path()))
+    assert r.returncode == 2 and "config.json: not UTF-8 text" in r.stderr
