@@ -12,7 +12,7 @@ import json
 
 from microdot import Microdot, Request, Response
 
-from ugate import log
+from ugate import jsonstream, log
 from ugate.compat import OrderedDict
 from ugate.http.headers import SECURITY_HEADERS
 
@@ -31,7 +31,8 @@ def json_response(obj, status=200, headers=None):
     """A JSON response; OrderedDicts keep Home Assistant's field order. `obj`
     may also be an iterator of JSON text chunks (`ugate.jsonstream`), sent as
     produced."""
-    res = Response(obj if hasattr(obj, "__next__") else json.dumps(obj), status, headers)
+    res = Response(jsonstream.gathered(obj) if hasattr(obj, "__next__") else json.dumps(obj),
+                   status, headers)
     res.headers["Content-Type"] = "application/json"
     return res
 
