@@ -153,6 +153,19 @@ def gateway(start_gateway):
     return start_gateway()
 
 
+def wait_for(check, timeout=20, what="condition"):
+    """Poll `check()` until it returns something true, and return that;
+    fail the test after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
 def run_core(runtime, code):
     """Run `code` with the core importable under CPython or the MicroPython
     unix port; returns its stdout (fails the test on a non-zero exit)."""

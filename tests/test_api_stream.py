@@ -2,23 +2,13 @@
 the first ping, events in Home Assistant's shape, `restrict`, a client that
 does not read is dropped while the others keep being served, and a client
 that leaves takes its bus listener with it."""
-import json
 import socket
 import threading
-import time
 
 import httpx
 
+from conftest import wait_for
 from sse_client import EventStream, listener_count
-
-
-def wait_for(predicate, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_stream_starts_with_a_ping_then_sends_events(gateway):

@@ -13,7 +13,7 @@ import tty
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, wait_for
 from ugate.states import slugify
 
 
@@ -73,17 +73,6 @@ def ptys(tmp_path):
     yield make
     for pty in made:
         pty.close()
-
-
-def wait_for(check, timeout=20, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def port_status(gw, port):

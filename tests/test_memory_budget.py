@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, UGATE, Gateway
+from conftest import ROOT, UGATE, Gateway, wait_for
 from sse_client import EventStream
-from test_bridge import Pty, wait_for
+from test_bridge import Pty
 from test_websocket import connect, recv, send
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))

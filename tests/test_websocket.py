@@ -13,6 +13,7 @@ import trustme
 import websocket
 from websocket import ABNF
 
+from conftest import wait_for
 from ugate.tokens import TokenStore
 
 def ws_url(gateway):
@@ -64,15 +65,6 @@ def closed_by_server(ws, timeout=10):
 
 def listener_counts(gateway):
     return {e["event"]: e["listener_count"] for e in gateway.get("/api/events").json()}
-
-
-def wait_for(predicate, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def epoch(iso):
