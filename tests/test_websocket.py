@@ -586,3 +586,15 @@ def test_hass_client_library_reads_states_and_receives_a_state_change(gateway):
 
     asyncio.run(main())
     assert gateway.get("/api/states/persistent_notification.lib").status_code == 200
+
+
+def test_subscriptions_per_client_are_bounded(gateway):
+    ws = connect(gateway)
+    for i in range(1, 65):
+        assert command(ws, {"id": i, "type": "subscribe_events", "event_type": "e{}".format(i)})["success"]
+    refused = command(ws, {"id": 65, "type": "subscribe_entities"})
+    assert refused["success"] is False
+    assert refused["error"] == {"code": "home_assistant_error", "message": "Too many subscriptions (at most 64)."}
+    assert command(ws, {"id": 66, "type": "unsubscribe_events", "subscription": 1})["success"]
+    assert command(ws, {"id": 67, "type": "subscribe_events"})["success"]
+    ws.close()

@@ -254,6 +254,10 @@ class InvalidFormat(ValueError):
     """A command's fields do not fit; the text is voluptuous-style, as HA's."""
 
 
+class LimitReached(Exception):
+    """A command would take more than a client may hold."""
+
+
 _TYPE_NAMES = {str: "str", dict: "dict", int: "int", bool: "bool"}
 
 
@@ -408,7 +412,7 @@ async def subscribe_events(conn, msg):
     def forward(event):
         conn.send(event_message(msg_id, event.as_dict()))
 
-    conn.subscriptions[msg_id] = conn.hub.bus.listen(event_type, forward)
+    conn.listen(msg_id, event_type, forward)
     conn.send(result_message(msg_id))
 
 
@@ -488,7 +492,7 @@ async def subscribe_entities(conn, msg):
                 conn.send(event_message(msg_id, change))
 
     # Listen before taking the snapshot, with no await between: no change is lost.
-    conn.subscriptions[msg_id] = hub.bus.listen("state_changed", forward)
+    conn.listen(msg_id, "state_changed", forward)
     conn.send(result_message(msg_id))
     states = [s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids]
     conn.send(Streamed(event_message(msg_id, None), _added(states)))
@@ -531,6 +535,8 @@ class Connection:
     max_auth_bytes = 4096
     #: Messages queued for a client that does not read; one more disconnects it.
     max_pending = 256
+    #: Subscriptions one client may hold; each is a bus listener.
+    max_subscriptions = 64
     #: Milliseconds between checks, while sending, that the login token was
     #: not revoked (every command checks it too).
     token_recheck_ms = 1000
@@ -550,6 +556,12 @@ class Connection:
         #: Set by the writer after each batch it sent.
         self.sent = asyncio.Event()
         self._checked = compat.ticks_ms()
+
+    def listen(self, msg_id, event_type, forward):
+        """Subscribe `forward` to the bus for subscription `msg_id`."""
+        if len(self.subscriptions) >= self.max_subscriptions:
+            raise LimitReached("Too many subscriptions (at most {}).".format(self.max_subscriptions))
+        self.subscriptions[msg_id] = self.hub.bus.listen(event_type, forward)
 
     def context(self):
         return Context(user_id=self.user.id)
@@ -686,6 +698,8 @@ class Connection:
             await command(self, msg)
         except InvalidFormat as exc:
             self.send(error_message(msg_id, ERR_INVALID_FORMAT, str(exc)))
+        except LimitReached as exc:
+            self.send(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
         except Exception as exc:
             _log.error("command {} failed: {!r}".format(type_, exc))
             self.send(error_message(msg_id, ERR_UNKNOWN_ERROR, "Unknown error"))
