@@ -326,11 +326,18 @@ def link(path, target):
     os.symlink(target, path)
 
 
+def _exit_once(*_):
+    # A second SIGTERM (a supervisor insisting) during the clean-up would cut
+    # it short and leave the link behind.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
+
+
 def main(protocol, interval=2.0, link_path=None, noise_rate=0.1, seed=None):
     sim = Simulator(TRAFFIC[protocol](random.Random(seed)), interval, noise_rate, random.Random(seed))
     # The handler is in place, and the link inside the try, before the path
     # is printed: a SIGTERM right after it must still remove the link.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _exit_once)
     try:
         if link_path:
             link(link_path, sim.path)
