@@ -3,12 +3,7 @@ the scheme spelled exactly so. Routes that need a user are wrapped in
 `requires_auth`; a failure answers 401 and is reported to the app, where the
 ban layer counts it."""
 from microdot import Response
-
-try:
-    from functools import wraps
-except ImportError:  # MicroPython
-    def wraps(wrapped):
-        return lambda wrapper: wrapper
+from microdot.helpers import wraps  # functools.wraps, or a no-op on MicroPython
 
 
 def bearer_token(request):
