@@ -44,6 +44,22 @@ class BoardGateway(Gateway):
         self.run_args = ["--mpy", tree, "--heapsize", heapsize]
 
 
+def post_and_read(gw, port):
+    """The workload both budgets carry: states POSTed and listed, a serial
+    line per round."""
+    for i in range(ROUNDS):
+        r = gw.post("/api/states/sensor.budget_{}".format(i),
+                    json={"state": str(i), "attributes": {"unit_of_measurement": "W"}})
+        assert r.status_code == 201, r.text
+        port.write('{{"id": "budget", "count": {}}}\n'.format(i).encode())
+        assert len(gw.get("/api/states").json()) >= i + 1
+
+
+def wait_for_last_line(gw):
+    wait_for(lambda: gw.get("/api/states/sensor.jsonl_budget_count").json().get("state") == str(ROUNDS - 1),
+             what="the last serial line as a state")
+
+
 def test_tree_has_no_core_source(tree):
     sources = [os.path.relpath(os.path.join(d, f), tree) for d, _, files in os.walk(tree)
                for f in files if f.endswith(".py")]
@@ -60,12 +76,7 @@ def test_gateway_serves_everything_at_once_within_budget(tree, tmp_path):
         send(ws, {"id": 1, "type": "subscribe_events", "event_type": "state_changed"})
         assert recv(ws)["success"] is True
         with EventStream(gw) as sse:
-            for i in range(ROUNDS):
-                r = gw.post("/api/states/sensor.budget_{}".format(i),
-                            json={"state": str(i), "attributes": {"unit_of_measurement": "W"}})
-                assert r.status_code == 201, r.text
-                port.write('{{"id": "budget", "count": {}}}\n'.format(i).encode())
-                assert len(gw.get("/api/states").json()) >= i + 1
+            post_and_read(gw, port)
             posted = {"sensor.budget_{}".format(i) for i in range(ROUNDS)}
             seen = set()
             while not posted <= seen:
@@ -73,8 +84,7 @@ def test_gateway_serves_everything_at_once_within_budget(tree, tmp_path):
             seen = set()
             while not posted <= seen:
                 seen.add(sse.event()["data"].get("entity_id"))
-        wait_for(lambda: gw.get("/api/states/sensor.jsonl_budget_count").json().get("state") == str(ROUNDS - 1),
-                 what="the last serial line as a state")
+        wait_for_last_line(gw)
         ws.close()
         assert gw.get("/api/").status_code == 200
         assert gw.proc.poll() is None
@@ -91,14 +101,8 @@ def test_smallest_board_serves_rest_and_a_serial_port_within_budget(tree, tmp_pa
     gw = BoardGateway(tree, os.environ.get("UGATE_SMALL_HEAP_BUDGET", SMALL_HEAP_BUDGET_64BIT),
                       tmp_path / "config", config).start()
     try:
-        for i in range(ROUNDS):
-            r = gw.post("/api/states/sensor.budget_{}".format(i),
-                        json={"state": str(i), "attributes": {"unit_of_measurement": "W"}})
-            assert r.status_code == 201, r.text
-            port.write('{{"id": "budget", "count": {}}}\n'.format(i).encode())
-            assert len(gw.get("/api/states").json()) >= i + 1
-        wait_for(lambda: gw.get("/api/states/sensor.jsonl_budget_count").json().get("state") == str(ROUNDS - 1),
-                 what="the last serial line as a state")
+        post_and_read(gw, port)
+        wait_for_last_line(gw)
         assert gw.get("/api/websocket").status_code == 404  # left out: its heap is saved
         assert gw.proc.poll() is None
         assert "MemoryError" not in gw.logs()
