@@ -190,6 +190,8 @@ class Gateway(Microdot):
                 await res.write(writer)
         except OSError:
             pass  # the client went away
+        except Exception as exc:  # a bug in a layer or a body: this connection only, not the server
+            _log.error("{} {} failed: {!r}".format(req.method if req else "-", req.path if req else "-", exc))
         if req is None or req.content_length > Request.max_body_length:
             await _discard(reader, self.max_discard)
         await _close(writer)
