@@ -21,11 +21,8 @@ class Context:
         self.user_id = user_id
 
     def as_dict(self):
-        d = compat.OrderedDict()
-        d["id"] = self.id
-        d["parent_id"] = self.parent_id
-        d["user_id"] = self.user_id
-        return d
+        return compat.OrderedDict([("id", self.id), ("parent_id", self.parent_id),
+                                    ("user_id", self.user_id)])
 
 
 class Event:
@@ -37,13 +34,9 @@ class Event:
         self.time_fired = time_fired
 
     def as_dict(self):
-        d = compat.OrderedDict()
-        d["event_type"] = self.event_type
-        d["data"] = self.data
-        d["origin"] = self.origin
-        d["time_fired"] = compat.iso(self.time_fired)
-        d["context"] = self.context.as_dict()
-        return d
+        return compat.OrderedDict([
+            ("event_type", self.event_type), ("data", self.data), ("origin", self.origin),
+            ("time_fired", compat.iso(self.time_fired)), ("context", self.context.as_dict())])
 
 
 class Bus:

@@ -33,10 +33,8 @@ class Service:
     def as_dict(self):
         """Home Assistant's service description: `fields` maps each field
         name to {"name", "description", "example", "required", "selector"...}."""
-        d = OrderedDict()
-        d["name"] = self.name
-        d["description"] = self.description
-        d["fields"] = self.fields
+        d = OrderedDict([("name", self.name), ("description", self.description),
+                         ("fields", self.fields)])
         if self.supports_response != RESPONSE_NONE:
             d["response"] = {"optional": self.supports_response == RESPONSE_OPTIONAL}
         return d
@@ -67,13 +65,7 @@ class Services:
         domains = {}
         for (domain, name), s in sorted(self._services.items()):
             domains.setdefault(domain, {})[name] = s.as_dict()
-        out = []
-        for domain in sorted(domains):
-            entry = OrderedDict()
-            entry["domain"] = domain
-            entry["services"] = domains[domain]
-            out.append(entry)
-        return out
+        return [OrderedDict([("domain", d), ("services", domains[d])]) for d in sorted(domains)]
 
     async def call(self, domain, name, data, context=None):
         service = self.get(domain, name)

@@ -5,30 +5,23 @@ from ugate import compat
 from ugate.compat import OrderedDict
 
 
-def _ordered(*pairs):
-    d = OrderedDict()
-    for key, value in pairs:
-        d[key] = value
-    return d
-
-
 def _text(key, name, description, required, example):
     """A text field of a service, described as Home Assistant does."""
-    return key, _ordered(("name", name), ("description", description), ("required", required),
-                         ("example", example), ("selector", {"text": None}))
+    return key, OrderedDict([("name", name), ("description", description), ("required", required),
+                             ("example", example), ("selector", {"text": None})])
 
 
-CREATE_FIELDS = _ordered(
+CREATE_FIELDS = OrderedDict([
     _text("message", "Message", "Message body of the notification.", True,
           "Please check the sensor in the garage."),
     _text("title", "Title", "Optional title of the notification.", False, "Garage sensor"),
     _text("notification_id", "Notification ID", "Identifier of the notification; a new one "
           "with the same id replaces it.", False, "garage_sensor"),
-)
-DISMISS_FIELDS = _ordered(
+])
+DISMISS_FIELDS = OrderedDict([
     _text("notification_id", "Notification ID", "Identifier of the notification to remove.",
           True, "garage_sensor"),
-)
+])
 
 
 def _fields(data, allowed, required):

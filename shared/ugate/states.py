@@ -76,24 +76,18 @@ class State:
         return self.entity_id.split(".", 1)[0]
 
     def as_dict(self):
-        d = compat.OrderedDict()
-        d["entity_id"] = self.entity_id
-        d["state"] = self.state
-        d["attributes"] = self.attributes
-        d["last_changed"] = compat.iso(self.last_changed)
-        d["last_reported"] = compat.iso(self.last_reported)
-        d["last_updated"] = compat.iso(self.last_updated)
-        d["context"] = self.context.as_dict()
-        return d
+        return compat.OrderedDict([
+            ("entity_id", self.entity_id), ("state", self.state), ("attributes", self.attributes),
+            ("last_changed", compat.iso(self.last_changed)),
+            ("last_reported", compat.iso(self.last_reported)),
+            ("last_updated", compat.iso(self.last_updated)), ("context", self.context.as_dict())])
 
 
 def _change(entity_id, old, new):
     """`state_changed` event data, in Home Assistant's field order."""
-    d = compat.OrderedDict()
-    d["entity_id"] = entity_id
-    d["old_state"] = old.as_dict() if old else None
-    d["new_state"] = new.as_dict() if new else None
-    return d
+    return compat.OrderedDict([("entity_id", entity_id),
+                                ("old_state", old.as_dict() if old else None),
+                                ("new_state", new.as_dict() if new else None)])
 
 
 class StateMachine:

@@ -164,13 +164,8 @@ def setup(app, hub):
     @auth
     async def api_events(request):
         counts = hub.bus.listener_counts()
-        out = []
-        for event_type in sorted(counts):
-            entry = OrderedDict()
-            entry["event"] = event_type
-            entry["listener_count"] = counts[event_type]
-            out.append(entry)
-        return json_response(out)
+        return json_response([OrderedDict([("event", t), ("listener_count", counts[t])])
+                              for t in sorted(counts)])
 
     @app.post("/api/events/<event_type>")
     @auth

@@ -174,39 +174,20 @@ def unmask(data, mask):
 
 
 def _typed(type_, key, value):
-    m = OrderedDict()
-    m["type"] = type_
-    m[key] = value
-    return json.dumps(m)
+    return json.dumps(OrderedDict([("type", type_), (key, value)]))
 
 
 def result_message(msg_id, result=None):
-    m = OrderedDict()
-    m["id"] = msg_id
-    m["type"] = "result"
-    m["success"] = True
-    m["result"] = result
-    return m
+    return OrderedDict([("id", msg_id), ("type", "result"), ("success", True), ("result", result)])
 
 
 def error_message(msg_id, code, message):
-    error = OrderedDict()
-    error["code"] = code
-    error["message"] = message
-    m = OrderedDict()
-    m["id"] = msg_id
-    m["type"] = "result"
-    m["success"] = False
-    m["error"] = error
-    return m
+    error = OrderedDict([("code", code), ("message", message)])
+    return OrderedDict([("id", msg_id), ("type", "result"), ("success", False), ("error", error)])
 
 
 def event_message(msg_id, event):
-    m = OrderedDict()
-    m["id"] = msg_id
-    m["type"] = "event"
-    m["event"] = event
-    return m
+    return OrderedDict([("id", msg_id), ("type", "event"), ("event", event)])
 
 
 class Streamed:

@@ -38,9 +38,7 @@ def json_response(obj, status=200, headers=None):
 
 
 def json_message(message, status=200):
-    d = OrderedDict()
-    d["message"] = message
-    return json_response(d, status)
+    return json_response(OrderedDict([("message", message)]), status)
 
 
 def remote(request):
