@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from ugate.tokens import TokenStore
+from ugate.hub.tokens import TokenStore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)

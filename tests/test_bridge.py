@@ -14,7 +14,7 @@ import tty
 import pytest
 
 from conftest import BIN, ROOT, wait_for
-from ugate.states import slugify
+from ugate.hub.states import slugify
 
 
 class Pty:

@@ -55,7 +55,7 @@ def test_log_cut_fits_a_small_heap(tmp_path):
     with open(log_file, "w") as f:
         for i in range(6000):
             f.write("2026-01-01T00:00:00.000 INFO ugate.old: line {:06d}\n".format(i))
-    code = ("from ugate import log\nlog.configure('info', {!r})\n"
+    code = ("from ugate.base import log\nlog.configure('info', {!r})\n"
             "log.get('t').info('after the cut')\nprint('ok')").format(str(log_file))
     r = subprocess.run([MICROPYTHON, "-X", "heapsize=64K", "-c", code], capture_output=True,
                        text=True, timeout=30, env=dict(os.environ, MICROPYPATH=micropython_path()))

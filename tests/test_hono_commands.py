@@ -139,7 +139,7 @@ def test_gateway_gets_commands_for_its_devices(start_gateway, tmp_path):
 
 COMMANDS_FULL = """
 import asyncio
-from ugate.hono.commands import Command, Commands
+from ugate.sources.hono.commands import Command, Commands
 
 class Hub:
     bridge = None

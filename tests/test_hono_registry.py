@@ -8,7 +8,7 @@ import os
 import pytest
 
 from hono_helpers import TENANT, Consumer, demo_gateway, device, hono
-from ugate.sha512 import pure_sha512
+from ugate.base.sha512 import pure_sha512
 
 SHA512_VECTOR = {"hash-function": "sha-512", "salt": "VGhlU2FsdA==",
                  "pwd-hash": "mh1STqpQkjQvkJrZOP53vO0IWSWMLpSgTEnC5E6NzNwkVC2YzurtJsjD21hqlbfGkKVb2FhkKq8IPk7x3y9umQ=="}

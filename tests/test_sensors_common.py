@@ -24,7 +24,7 @@ RUNTIMES = ["cpython", "micropython"]
 # set the parser's clocks first.
 DRIVER = r"""
 import sys, json
-from ugate import sensors
+from ugate.sources import sensors
 
 job = json.loads(sys.stdin.read())
 clock = {"ticks": 0, "time": 1700000000}

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import UGATE
-from ugate import sensors
+from ugate.sources import sensors
 
 
 class Sim:

@@ -24,7 +24,7 @@ IDS = [
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_slugify_and_entity_ids(runtime):
-    code = ("import json\nfrom ugate.states import slugify, valid_entity_id\n"
+    code = ("import json\nfrom ugate.hub.states import slugify, valid_entity_id\n"
             "print(json.dumps([[slugify(t) for t in {}], [valid_entity_id(e) for e in {}]]))").format(
         json.dumps([t for t, _ in SLUGS]), json.dumps([e for e, _ in IDS]))
     slugs, valid = json.loads(run_core(runtime, code))

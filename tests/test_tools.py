@@ -59,7 +59,7 @@ def test_build_tree_is_what_a_board_needs(tree):
 def test_build_tree_imports_on_micropython_alone(tree):
     env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(tree, "lib"))
     r = subprocess.run([os.path.join(BIN, "micropython"), "-c",
-                        "import mp_platform, ugate.app, ugate.bridge; print(ugate.app.__name__)"],
+                        "import mp_platform, ugate.app, ugate.sources.bridge; print(ugate.app.__name__)"],
                        capture_output=True, text=True, env=env, timeout=30)
     assert r.stdout.strip() == "ugate.app", r.stdout + r.stderr
 

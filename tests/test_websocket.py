@@ -14,7 +14,7 @@ import websocket
 from websocket import ABNF
 
 from conftest import wait_for
-from ugate.tokens import TokenStore
+from ugate.hub.tokens import TokenStore
 
 def ws_url(gateway):
     return "ws://127.0.0.1:{}/api/websocket".format(gateway.port)

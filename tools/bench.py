@@ -32,7 +32,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 import build  # noqa: E402  (tools/build.py)
 
-from ugate.tokens import TokenStore  # noqa: E402
+from ugate.hub.tokens import TokenStore  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 RUNTIMES = ("cpython", "micropython")

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import build  # noqa: E402  (tools/build.py)
 
 from ugate import config as config_mod  # noqa: E402
-from ugate.tokens import TokenStore  # noqa: E402
+from ugate.hub.tokens import TokenStore  # noqa: E402
 
 
 class DeployError(Exception):

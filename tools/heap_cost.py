@@ -28,20 +28,20 @@ MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 #: (row, module imported on top of the base)
 MODULES = [
     ("ugate.app itself", "ugate.app"),
-    ("REST API", "ugate.api.rest"),
-    ("services API", "ugate.api.services"),
-    ("SSE /api/stream", "ugate.api.stream"),
-    ("WebSocket API", "ugate.api.websocket"),
-    ("error log API", "ugate.api.error_log"),
-    ("static files", "ugate.http.static"),
-    ("notifications", "ugate.notifications"),
-    ("serial bridge + ports API", "ugate.bridge ugate.api.ports"),
-    ("parser jsonl", "ugate.sensors.jsonl"),
-    ("parser mysensors", "ugate.sensors.mysensors"),
-    ("parser rflink", "ugate.sensors.rflink"),
-    ("parser rtl_433", "ugate.sensors.rtl433"),
-    ("restore_state", "ugate.restore"),
-    ("Hono face", "ugate.hono"),
+    ("REST API", "ugate.faces.homeassistant.rest"),
+    ("services API", "ugate.faces.homeassistant.services"),
+    ("SSE /api/stream", "ugate.faces.homeassistant.stream"),
+    ("WebSocket API", "ugate.faces.homeassistant.websocket"),
+    ("error log API", "ugate.faces.homeassistant.error_log"),
+    ("static files", "ugate.faces.homeassistant.static"),
+    ("notifications", "ugate.hub.notifications"),
+    ("serial bridge + ports API", "ugate.sources.bridge ugate.faces.homeassistant.ports"),
+    ("parser jsonl", "ugate.sources.sensors.jsonl"),
+    ("parser mysensors", "ugate.sources.sensors.mysensors"),
+    ("parser rflink", "ugate.sources.sensors.rflink"),
+    ("parser rtl_433", "ugate.sources.sensors.rtl433"),
+    ("restore_state", "ugate.hub.restore"),
+    ("Hono face", "ugate.sources.hono"),
 ]
 
 #: (row, config.json) for the create_app rows.
@@ -79,8 +79,8 @@ gw = app.create_app(hub)
 ENTITIES = 100
 ENTITY = """
 import json
-from ugate.states import StateMachine
-from ugate.bus import Bus
+from ugate.hub.states import StateMachine
+from ugate.hub.bus import Bus
 states = StateMachine(Bus())
 for i in range({n}):
     states.set("sensor.many_{{}}".format(i), str(i), json.loads({attrs!r}))

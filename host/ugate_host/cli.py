@@ -12,8 +12,8 @@ import shutil
 import sys
 
 from ugate import config as config_mod
+from ugate.hub.tokens import TokenError, TokenStore
 from ugate_host import hono_cli
-from ugate.tokens import TokenError, TokenStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE_MAIN = os.path.join(REPO, "firmware", "main.py")

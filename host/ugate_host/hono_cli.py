@@ -9,8 +9,8 @@ import json
 import os
 import sys
 
-from ugate.hono import passwords
-from ugate.hono.registry import Registry, RegistryError, parse_iso
+from ugate.sources.hono import passwords
+from ugate.sources.hono.registry import Registry, RegistryError, parse_iso
 
 #: Hono's demo: tenant DEFAULT_TENANT, device 4711 (sensor1 / hono-secret),
 #: gateway gw-1 (gw1 / gw-secret) and device 4712 behind it.

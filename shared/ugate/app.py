@@ -7,7 +7,7 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 
 from ugate import config as config_mod
-from ugate import log, store
+from ugate.base import log, store
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
@@ -50,21 +50,21 @@ def _hono(hub):
 
 #: Subsystems of the hub: `setup(hub)`; before the faces, which use them.
 SUBSYSTEMS = (
-    ("ugate.notifications", _always),
-    ("ugate.restore", _restore),
-    ("ugate.bridge", _serial),
+    ("ugate.hub.notifications", _always),
+    ("ugate.hub.restore", _restore),
+    ("ugate.sources.bridge", _serial),
 )
 
 #: The faces: `setup(app, hub)` registers their routes.
 FACES = (
-    ("ugate.http.static", _static_files),
-    ("ugate.api.rest", _always),
-    ("ugate.api.services", _always),
-    ("ugate.api.stream", _face_enabled("stream")),
-    ("ugate.api.error_log", _always),
-    ("ugate.api.ports", _always),
-    ("ugate.api.websocket", _face_enabled("websocket")),
-    ("ugate.hono", _hono),
+    ("ugate.faces.homeassistant.static", _static_files),
+    ("ugate.faces.homeassistant.rest", _always),
+    ("ugate.faces.homeassistant.services", _always),
+    ("ugate.faces.homeassistant.stream", _face_enabled("stream")),
+    ("ugate.faces.homeassistant.error_log", _always),
+    ("ugate.faces.homeassistant.ports", _always),
+    ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
+    ("ugate.sources.hono", _hono),
 )
 
 

@@ -6,7 +6,7 @@ prints it and exits non-zero.
 """
 import json
 
-from ugate import compat, store
+from ugate.base import compat, store
 
 
 class ConfigError(Exception):
@@ -72,7 +72,7 @@ def list_of(check):
 
 
 def ip_network(value, where):
-    from ugate import ipnet  # imported here: most configs have no networks
+    from ugate.base import ipnet  # imported here: most configs have no networks
     try:
         ipnet.parse_network(value)
     except (ValueError, TypeError):
@@ -128,7 +128,7 @@ def serial_port(value, where):
     if out["baudrate"] is None:
         out["baudrate"] = BAUDRATES[out["protocol"]]
     out["options"] = options
-    from ugate import sensors  # imported here: most configs have no serial ports
+    from ugate.sources import sensors  # imported here: most configs have no serial ports
     try:
         sensors.create(out["protocol"], options)  # the parser checks its own options
     except ValueError as exc:
@@ -152,7 +152,7 @@ TELEMETRY = {
     "tenant": (string, "DEFAULT_TENANT"),
 }
 
-#: The Hono registry file in the config dir (see ugate.hono.registry); its
+#: The Hono registry file in the config dir (see ugate.sources.hono.registry); its
 #: presence turns the Hono face on, like a `hono` section in config.json.
 HONO_REGISTRY = "hono_registry.json"
 

@@ -9,7 +9,7 @@ one client address bans it: that request still gets its 401, every later one
 """
 from microdot import Response
 
-from ugate import compat, ipnet, log, store
+from ugate.base import compat, ipnet, log, store
 from ugate.http import banfile
 from ugate.http.server import remote
 

@@ -13,7 +13,7 @@ but is not a ban (bad address, bad time, unknown field) is only skipped.
 """
 import re
 
-from ugate import ipnet
+from ugate.base import ipnet
 
 # Home Assistant accepts any datetime; these are the forms it writes or
 # documents: '2016-11-16T19:20:03' and '2024-01-01T12:00:00.123456+00:00'.

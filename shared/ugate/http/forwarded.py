@@ -7,7 +7,7 @@ to diagnose.
 """
 from microdot import Response
 
-from ugate import ipnet, log
+from ugate.base import ipnet, log
 from ugate.http.server import header_count
 
 _log = log.get("http.forwarded")

@@ -12,8 +12,8 @@ import json
 
 from microdot import Microdot, Request, Response
 
-from ugate import jsonstream, log
-from ugate.compat import OrderedDict
+from ugate.base import jsonstream, log
+from ugate.base.compat import OrderedDict
 from ugate.http.headers import SECURITY_HEADERS
 
 _log = log.get("http")
@@ -29,7 +29,7 @@ REASONS = {
 
 def json_response(obj, status=200, headers=None):
     """A JSON response; OrderedDicts keep Home Assistant's field order. `obj`
-    may also be an iterator of JSON text chunks (`ugate.jsonstream`), sent as
+    may also be an iterator of JSON text chunks (`ugate.base.jsonstream`), sent as
     produced."""
     res = Response(jsonstream.gathered(obj) if hasattr(obj, "__next__") else json.dumps(obj),
                    status, headers)

@@ -1,0 +1,79 @@
+"""A tiny logger with the same output on both runtimes (MicroPython has no
+`logging`). Lines go to stderr and, when configured, to a bounded log file that
+`/api/error_log` serves."""
+import os
+import sys
+
+from ugate.base import compat
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+class Log:
+    level = 20
+    path = None
+    #: The log file is cut in half when it grows past this many bytes.
+    max_file_size = 256 * 1024
+
+    def __init__(self, name):
+        self.name = name
+
+    def _write(self, level, label, msg):
+        if level < Log.level:
+            return
+        line = "{} {} {}: {}\n".format(compat.iso(compat.now_us())[:23], label, self.name, msg)
+        try:
+            sys.stderr.write(line)
+        except Exception:  # a closed stderr must not stop the gateway
+            pass
+        if Log.path:
+            _append(Log.path, line, Log.max_file_size)
+
+    def debug(self, msg):
+        self._write(10, "DEBUG", msg)
+
+    def info(self, msg):
+        self._write(20, "INFO", msg)
+
+    def warning(self, msg):
+        self._write(30, "WARNING", msg)
+
+    def error(self, msg):
+        self._write(40, "ERROR", msg)
+
+
+def _append(path, line, limit):
+    try:
+        with open(path, "a") as f:
+            f.write(line)
+            size = f.tell()
+        if size > limit:
+            _keep_tail(path, size - limit // 2)
+    except (OSError, MemoryError):
+        pass  # a full or broken disk must not stop what was being logged
+
+
+def _keep_tail(path, start):
+    """Drop the file's first `start` bytes and the rest of the line they
+    cut, copying the tail a chunk at a time (a board cannot hold the file)
+    into a file renamed over the old one."""
+    tmp = path + ".tmp"
+    with open(path, "rb") as src:
+        src.seek(start)
+        src.readline()
+        with open(tmp, "wb") as dst:
+            while True:
+                chunk = src.read(1024)
+                if not chunk:
+                    break
+                dst.write(chunk)
+    os.rename(tmp, path)
+
+
+def configure(level="info", path=None):
+    Log.level = LEVELS[level]
+    Log.path = path
+
+
+def get(name):
+    return Log("ugate." + name)

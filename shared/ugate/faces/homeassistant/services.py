@@ -1,0 +1,71 @@
+"""Home Assistant's service endpoints: `GET /api/services` lists what
+`hub.services` offers, `POST /api/services/<domain>/<service>` calls it and
+answers with the states the call changed (HA's APIDomainServicesView)."""
+from microdot import Response
+
+from ugate.base import log
+from ugate.faces.homeassistant.rest import parse_json_body, request_context
+from ugate.http.auth import requires_auth
+from ugate.http.server import json_message, json_response
+from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
+
+_log = log.get("api.services")
+
+
+def bad_request():
+    """Home Assistant answers an unknown service or unusable data with a bare
+    HTTPBadRequest: 400 and a plain text body."""
+    return Response("400: Bad Request", 400, {"Content-Type": "text/plain"})
+
+
+def setup(app, hub):
+    auth = requires_auth(hub.tokens)
+
+    @app.get("/api/services")
+    @auth
+    async def api_services(request):
+        return json_response(hub.services.as_list())
+
+    @app.post("/api/services/<domain>/<service>")
+    @auth
+    async def api_call_service(request, domain, service):
+        try:
+            data = parse_json_body(request)
+        except ValueError:
+            return json_message("Data should be valid JSON.", 400)
+        if data is None:
+            data = {}
+        try:
+            supports = hub.services.get(domain, service).supports_response
+        except ServiceNotFound:
+            _log.info("call of unknown service {}.{}".format(domain, service))
+            return bad_request()
+        if not isinstance(data, dict):
+            return bad_request()
+        response_requested = "return_response" in request.args
+        if response_requested and supports == RESPONSE_NONE:
+            return json_message("Service does not support responses. "
+                                "Remove return_response from request.", 400)
+        if not response_requested and supports == RESPONSE_ONLY:
+            return json_message("Service call requires responses but caller did not ask "
+                                "for responses. Add ?return_response to query parameters.", 400)
+
+        context = request_context(request)
+        changed = []
+
+        def collect(event):
+            new_state = event.data.get("new_state")
+            if event.context.id == context.id and new_state:
+                changed.append(new_state)
+
+        stop_collecting = hub.bus.listen("state_changed", collect)
+        try:
+            result = await hub.services.call(domain, service, data, context)
+        except ValueError as exc:  # the service refused the data (HA: vol.Invalid)
+            _log.info("{}.{} refused its data: {}".format(domain, service, exc))
+            return bad_request()
+        finally:
+            stop_collecting()
+        if response_requested:
+            return json_response({"changed_states": changed, "service_response": result})
+        return json_response(changed)

@@ -1,0 +1,295 @@
+"""The serial and radio sensor bridge: one task per configured port reads
+lines, feeds them to the port's protocol parser (`ugate.sources.sensors`), writes
+the parser's replies back and turns readings into entity states and
+`ugate_telemetry` events.
+
+Ports come and go (a USB stick unplugged, a ser2net host rebooting, a
+simulator started after the gateway): a port that cannot be opened, ends or
+falls silent is retried with exponential backoff while the gateway keeps
+serving, and its state is reported by `GET /api/ugate/ports`.
+
+Commands go the other way through `Bridge.send_command(entity_id, value)`:
+the `ugate.send_command` service uses it, and so can a Hono command face.
+"""
+import asyncio
+
+from ugate.base import compat, log, store
+from ugate.hub.states import slugify
+from ugate.sources import sensors
+
+_log = log.get("bridge")
+
+#: Fired once per device and line read: data `tenant`, `device_id`
+#: (`<protocol>/<device>`) and `payload` (the protocol's telemetry object),
+#: for northbound consumers (Hono).
+TELEMETRY_EVENT = "ugate_telemetry"
+
+CONNECTING = "connecting"
+CONNECTED = "connected"
+RETRYING = "retrying"
+
+
+class Port:
+    """One `serial` config entry: its stream, its parser and its counters."""
+    #: Seconds before the first reopen; doubled after each failed attempt up
+    #: to `retry_max`.
+    retry_initial = 1
+    retry_max = 60
+    #: Seconds an open (a TCP connect to a host that does not answer) may take.
+    open_timeout = 10
+    #: Bytes asked of the stream at a time.
+    read_size = 256
+    #: Seconds a write may wait for the port before it counts as stuck.
+    write_timeout = 5
+    #: Seconds between two log lines about rejected lines on one port.
+    reject_log_interval = 10
+
+    def __init__(self, bridge, conf, protocol):
+        self.bridge = bridge
+        self.conf = conf
+        self.name = conf["port"]
+        self.protocol = protocol
+        self.state = CONNECTING
+        self.last_error = None
+        self.last_rejected = None
+        self.lines_read = 0
+        self.lines_rejected = 0
+        self.last_line_at = None
+        self._writer = None
+        self._write_lock = asyncio.Lock()
+        self._logged_at = None
+        self._unlogged = 0
+
+    def status(self):
+        s = compat.OrderedDict()
+        s["port"] = self.name
+        s["protocol"] = self.conf["protocol"]
+        s["state"] = self.state
+        s["last_error"] = self.last_error
+        s["lines_read"] = self.lines_read
+        s["lines_rejected"] = self.lines_rejected
+        s["last_rejected"] = self.last_rejected
+        s["last_line_at"] = compat.iso(self.last_line_at) if self.last_line_at else None
+        return s
+
+    async def run(self):
+        """Open, read until the port fails, wait, reopen: forever."""
+        delay = self.retry_initial
+        while True:
+            try:
+                reader, writer = await asyncio.wait_for(self._open(), self.open_timeout)
+            except Exception as exc:  # whatever the platform raises, the port is just down
+                self._down("cannot open: " + _reason(exc))
+            else:
+                self.state = CONNECTED
+                self.last_error = None
+                _log.info("{}: connected ({})".format(self.name, self.conf["protocol"]))
+                self._writer = writer
+                lines_before = self.lines_read
+                try:
+                    await self._read(reader)
+                    self._down("disconnected")
+                except asyncio.TimeoutError:
+                    self._down("silent for {} s".format(self.conf["silence_timeout"]))
+                except Exception as exc:
+                    self._down(_reason(exc))
+                finally:
+                    self._writer = None
+                    await _close(writer)
+                if self.lines_read > lines_before:
+                    delay = self.retry_initial  # it delivered lines: retry soon
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.retry_max)
+
+    async def _open(self):
+        name = self.name
+        if name.startswith("tcp://"):
+            colon = name.rfind(":")
+            host = name[6:colon].strip("[]")
+            return await asyncio.open_connection(host, int(name[colon + 1:]))
+        return await self.bridge.hub.platform.open_serial(self.conf)
+
+    def _down(self, reason):
+        self.state = RETRYING
+        self.last_error = reason
+        _log.warning("{}: {}; retrying".format(self.name, reason))
+
+    async def _read(self, reader):
+        """Split the stream into lines, holding at most one line's worth of
+        bytes: an over-long line is dropped up to its newline."""
+        timeout = self.conf["silence_timeout"]
+        # max_line counts characters; a UTF-8 character is up to 4 bytes.
+        max_bytes = 4 * self.protocol.max_line
+        buf = b""
+        skipping = False  # inside an over-long line, until its newline
+        while True:
+            if timeout:
+                chunk = await asyncio.wait_for(reader.read(self.read_size), timeout)
+            else:
+                chunk = await reader.read(self.read_size)
+            if not chunk:
+                return
+            buf += chunk
+            end = buf.find(b"\n")
+            while end >= 0:
+                line, buf = buf[:end], buf[end + 1:]
+                if skipping:
+                    skipping = False
+                else:
+                    await self._line(line)
+                end = buf.find(b"\n")
+            if len(buf) > max_bytes:
+                if not skipping:
+                    self._count()
+                    self._reject("longer than {} characters".format(self.protocol.max_line), buf)
+                skipping = True
+                buf = b""
+
+    def _count(self):
+        self.lines_read += 1
+        self.last_line_at = compat.now_us()
+
+    async def _line(self, raw):
+        self._count()
+        try:
+            readings, replies = self.protocol.feed(raw.decode())
+        except UnicodeError:
+            return self._reject("not UTF-8 text", raw)
+        except ValueError as exc:
+            return self._reject(str(exc), raw)
+        except Exception as exc:  # a parser bug costs one line, not the port
+            _log.error("{}: parser failed: {!r}".format(self.name, exc))
+            return self._reject("parser error", raw)
+        for reply in replies:
+            await self.write(reply)
+        if not self._publish(readings):
+            self._reject("the state machine refused a reading", raw)
+
+    def _publish(self, readings):
+        """Readings of one line -> entity states, then one telemetry event
+        per device. False when the state machine refused a reading."""
+        protocol = self.conf["protocol"]
+        hub = self.bridge.hub
+        devices = {}
+        ok = True
+        for r in readings:
+            device_id = protocol + "/" + r.device
+            attributes = dict(r.attributes)
+            attributes["friendly_name"] = r.friendly_name
+            if r.unit:
+                attributes["unit_of_measurement"] = r.unit
+            if r.device_class:
+                attributes["device_class"] = r.device_class
+            attributes["device_id"] = device_id
+            attributes["port"] = self.name  # how a command finds its way back
+            try:
+                hub.states.set(r.entity_id, r.value, attributes)
+            except ValueError:  # an invalid id or value, or too many entities
+                ok = False
+                continue
+            devices.setdefault(device_id, []).append(r)
+        for device_id in devices:
+            hub.bus.fire(TELEMETRY_EVENT, {"tenant": self.bridge.tenant, "device_id": device_id,
+                                           "payload": self.protocol.telemetry(devices[device_id])})
+        return ok
+
+    def _reject(self, reason, raw):
+        self.lines_rejected += 1
+        self.last_rejected = reason
+        now = compat.ticks_ms()
+        if self._logged_at is not None and \
+                compat.ticks_diff(now, self._logged_at) < self.reject_log_interval * 1000:
+            self._unlogged += 1
+            return
+        more = " ({} more since the last report)".format(self._unlogged) if self._unlogged else ""
+        _log.warning("{}: rejected a line: {}: {!r}{}".format(self.name, reason, raw[:40], more))
+        self._logged_at = now
+        self._unlogged = 0
+
+    async def write(self, line):
+        """Send one line (newline added); ValueError when the port is down
+        or does not take it (the reading side then reopens the port)."""
+        writer = self._writer
+        if writer is None:
+            raise ValueError("port {} is not connected".format(self.name))
+        async with self._write_lock:
+            try:
+                writer.write((line + "\n").encode())
+                await asyncio.wait_for(writer.drain(), self.write_timeout)
+            except asyncio.TimeoutError:
+                raise ValueError("port {} took no data for {} s".format(self.name, self.write_timeout))
+            except OSError as exc:
+                raise ValueError("port {}: {}".format(self.name, _reason(exc)))
+
+
+class Bridge:
+    def __init__(self, hub):
+        self.hub = hub
+        self.tenant = hub.config["telemetry"]["tenant"]
+        self.ports = []
+
+    def port(self, name):
+        for port in self.ports:
+            if port.name == name:
+                return port
+        return None
+
+    async def send_command(self, entity_id, value):
+        """Command the device behind a bridged entity. ValueError when the
+        entity is unknown or not bridged, its protocol cannot command it, or
+        its port is down."""
+        state = self.hub.states.get(entity_id)
+        if state is None:
+            raise ValueError("unknown entity {}".format(entity_id))
+        port = self.port(state.attributes.get("port"))
+        if port is None:
+            raise ValueError("{} is not a bridged sensor".format(entity_id))
+        await port.write(port.protocol.command(state.attributes, value))
+
+    async def service_send_command(self, data, context):
+        entity_ids = data.get("entity_id")
+        if isinstance(entity_ids, str):
+            entity_ids = [entity_ids]
+        if not entity_ids or not isinstance(entity_ids, list) or \
+                not all(isinstance(e, str) for e in entity_ids):
+            raise ValueError("entity_id must be an entity id or a list of them")
+        if "value" not in data:
+            raise ValueError("value is required")
+        for entity_id in entity_ids:
+            await self.send_command(entity_id, data["value"])
+
+
+def setup(hub):
+    """Create the bridge (`hub.bridge`), a task per configured port and the
+    command service."""
+    bridge = Bridge(hub)
+    hub.bridge = bridge
+    for conf in hub.config["serial"]:
+        # Each port's parser keeps its files (MySensors node ids) apart: two
+        # gateways are two networks.
+        state_dir = store.join(hub.config_dir, "serial", slugify(conf["port"]))
+        port = Port(bridge, conf, sensors.create(conf["protocol"], conf["options"], state_dir))
+        bridge.ports.append(port)
+        hub.background.append(lambda hub, port=port: port.run())
+    if bridge.ports:
+        hub.services.register(
+            "ugate", "send_command", bridge.service_send_command,
+            "Send a command to a bridged serial or radio device (RFLink switch on/off, MySensors set).",
+            {"entity_id": {"name": "Entity", "description": "Entity of the bridged device to command.",
+                           "required": True, "example": "binary_sensor.rflink_newkaku_00c142_switch_1",
+                           "selector": {"entity": {}}},
+             "value": {"name": "Value", "description": "The value to send: on, off or a number.",
+                       "required": True, "example": "on", "selector": {"text": {}}}})
+    return bridge
+
+
+def _reason(exc):
+    return str(exc) or exc.__class__.__name__
+
+
+async def _close(writer):
+    try:
+        writer.close()
+        await writer.wait_closed()
+    except Exception:  # the port is already gone; nothing left to release
+        pass

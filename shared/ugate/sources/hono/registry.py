@@ -1,0 +1,363 @@
+"""The Hono device registry of one gateway: tenants, devices and
+credentials, in `<config_dir>/hono_registry.json` (managed with
+`ugate hono ...`, readable and editable by hand; passwords appear only as
+hashes). The file is checked as a whole when the gateway starts (a bad entry
+stops the start with its key named) and re-read when it changes while the
+gateway runs (a bad edit is logged and the previous registry kept).
+
+The layout follows Hono's Tenant, Device Registration and Credentials APIs:
+
+    {"tenants": {"DEFAULT_TENANT": {"enabled": true,
+                                    "adapters": [{"type": "hono-http", "enabled": true}],
+                                    "ext": {"max-ttd": 60},
+                                    "resource-limits": {"max-ttl": 86400},
+                                    "defaults": {"content-type": "application/json"}}},
+     "devices": {"DEFAULT_TENANT": {"4711": {"enabled": true, "via": [], "defaults": {}}}},
+     "credentials": {"DEFAULT_TENANT": [
+         {"auth-id": "sensor1", "type": "hashed-password", "device-id": "4711", "enabled": true,
+          "secrets": [{"hash-function": "sha-256", "salt": "...", "pwd-hash": "...",
+                       "not-before": "2026-01-01T00:00:00+00:00", "not-after": null}]}]}}
+"""
+import time
+
+from ugate.base import compat, log, store
+from ugate.config import HONO_REGISTRY, ConfigError
+from ugate.sources.hono import passwords
+
+_log = log.get("hono.registry")
+
+FILE = HONO_REGISTRY
+ADAPTER_TYPE = "hono-http"
+#: Seconds a device may wait for a command when its tenant sets no max-ttd.
+DEFAULT_MAX_TTD = 60
+
+
+class RegistryError(ConfigError):
+    """A bad registry: stops the start like a bad config.json."""
+
+
+def _days(y, m, d):
+    """Days from 1970-01-01 to the date (proleptic Gregorian)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def parse_iso(text):
+    """ISO 8601 with an offset ('2026-01-01T00:00:00Z', '...+02:00',
+    fractions allowed) -> microseconds since 1970; ValueError otherwise."""
+    t = text.strip() if isinstance(text, str) else ""
+    if len(t) < 20 or t[4] != "-" or t[7] != "-" or t[10] not in "Tt " or t[13] != ":" or t[16] != ":":
+        raise ValueError("not an ISO 8601 date and time with offset")
+    rest = t[19:]
+    us = 0
+    if rest[:1] == ".":
+        end = 1
+        while end < len(rest) and "0" <= rest[end] <= "9":
+            end += 1
+        frac = rest[1:end]
+        us = int((frac + "000000")[:6]) if frac else 0
+        rest = rest[end:]
+    if rest in ("Z", "z"):
+        offset = 0
+    elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
+        offset = (int(rest[1:3]) * 60 + int(rest[4:6])) * (1 if rest[0] == "+" else -1)
+    else:
+        raise ValueError("not an ISO 8601 date and time with offset")
+    y, mo, d, h, mi, s = (int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]),
+                          int(t[14:16]), int(t[17:19]))
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 61):
+        raise ValueError("date or time out of range")
+    seconds = _days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset * 60
+    return seconds * 1000000 + us
+
+
+# Checks of one entry each; `where` names the entry in the message.
+
+def _fail(where, message):
+    raise RegistryError("{}: {}".format(where, message))
+
+
+def _object(value, where):
+    if not isinstance(value, dict):
+        _fail(where, "expected an object")
+    return value
+
+
+def _flag(obj, key, where):
+    value = obj.get(key, True)
+    if value is not True and value is not False:
+        _fail(where + "." + key, "expected true or false")
+    return value
+
+
+def _ids(value, where):
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        _fail(where, "expected a list of device ids")
+
+
+def _check_tenant(tenant, where):
+    _object(tenant, where)
+    _flag(tenant, "enabled", where)
+    adapters = tenant.get("adapters")
+    if adapters is not None:
+        if not isinstance(adapters, list):
+            _fail(where + ".adapters", "expected a list of {\"type\": ..., \"enabled\": ...}")
+        for i, adapter in enumerate(adapters):
+            _object(adapter, "{}.adapters[{}]".format(where, i))
+            _flag(adapter, "enabled", "{}.adapters[{}]".format(where, i))
+    for section, key in (("ext", "max-ttd"), ("resource-limits", "max-ttl")):
+        value = _object(tenant.get(section, {}), where + "." + section).get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            _fail("{}.{}.{}".format(where, section, key), "expected an integer >= 0")
+    _object(tenant.get("defaults", {}), where + ".defaults")
+
+
+def _check_device(device, where):
+    _object(device, where)
+    _flag(device, "enabled", where)
+    _ids(device.get("via", []), where + ".via")
+    _object(device.get("defaults", {}), where + ".defaults")
+
+
+def _check_secret(secret, where):
+    _object(secret, where)
+    _flag(secret, "enabled", where)
+    function = secret.get("hash-function", "sha-256")
+    reason = passwords.unsupported(function)
+    if reason:
+        _fail(where + ".hash-function", reason)
+    if not isinstance(secret.get("pwd-hash"), str) or not secret["pwd-hash"]:
+        _fail(where + ".pwd-hash", "expected the password hash")
+    if function != "bcrypt":
+        try:
+            compat.b64decode(secret.get("salt") or "")
+            compat.b64decode(secret["pwd-hash"])
+        except ValueError:
+            _fail(where, "salt and pwd-hash must be base64")
+    for key in ("not-before", "not-after"):
+        if secret.get(key) is not None:
+            try:
+                parse_iso(secret[key])
+            except ValueError as exc:
+                _fail(where + "." + key, str(exc))
+
+
+def _check_credential(cred, where):
+    _object(cred, where)
+    for key in ("auth-id", "device-id"):
+        if not isinstance(cred.get(key), str) or not cred[key]:
+            _fail(where + "." + key, "expected a non-empty string")
+    if cred.get("type", "hashed-password") != "hashed-password":
+        _fail(where + ".type", "only hashed-password credentials are supported")
+    _flag(cred, "enabled", where)
+    secrets = cred.get("secrets")
+    if not isinstance(secrets, list):
+        _fail(where + ".secrets", "expected a list of secrets")
+    for i, secret in enumerate(secrets):
+        _check_secret(secret, "{}.secrets[{}]".format(where, i))
+
+
+def validate(data):
+    """Check a parsed registry; RegistryError names the first bad entry."""
+    _object(data, "registry")
+    for key in data:
+        if key not in ("tenants", "devices", "credentials"):
+            _fail(key, "unknown section (tenants, devices, credentials)")
+    tenants = _object(data.get("tenants", {}), "tenants")
+    for tid in tenants:
+        _check_tenant(tenants[tid], "tenants." + tid)
+    devices = _object(data.get("devices", {}), "devices")
+    for tid in devices:
+        for did, device in _object(devices[tid], "devices." + tid).items():
+            _check_device(device, "devices.{}.{}".format(tid, did))
+    credentials = _object(data.get("credentials", {}), "credentials")
+    for tid in credentials:
+        if not isinstance(credentials[tid], list):
+            _fail("credentials." + tid, "expected a list of credentials")
+        seen = []
+        for i, cred in enumerate(credentials[tid]):
+            where = "credentials.{}[{}]".format(tid, i)
+            _check_credential(cred, where)
+            if cred["auth-id"] in seen:
+                _fail(where + ".auth-id", "{} is listed twice".format(cred["auth-id"]))
+            seen.append(cred["auth-id"])
+    return data
+
+
+def empty():
+    return {"tenants": {}, "devices": {}, "credentials": {}}
+
+
+class Registry:
+    def __init__(self, config_dir):
+        self.path = store.join(config_dir, FILE)
+        self._signature = None
+        self._data = None
+
+    def load(self):
+        """Read and check the file now; RegistryError when it is bad."""
+        signature = store.signature(self.path)
+        try:
+            data = store.read_json(self.path, None)
+        except (ValueError, UnicodeError):
+            raise RegistryError("{}: not valid JSON".format(self.path))
+        try:
+            self._data = validate(data if data is not None else empty())
+        except RegistryError as exc:
+            raise RegistryError("{}: {}".format(self.path, exc))
+        self._signature = signature
+        return self._data
+
+    @property
+    def data(self):
+        if self._data is None:
+            return self.load()
+        signature = store.signature(self.path)
+        # Modification times may have whole-second resolution: a file
+        # written in the last two seconds is read again, in case it changed
+        # again unseen.
+        if signature != self._signature or signature is not None and \
+                time.time() - signature[0] < 2:
+            try:
+                self.load()
+            except RegistryError as exc:
+                self._signature = signature  # logged once per edit
+                _log.error("{}; keeping the registry loaded before".format(exc))
+        return self._data
+
+    def save(self):
+        store.write_json(self.path, self._data, private=True)
+        self._signature = store.signature(self.path)
+
+    # Lookups.
+
+    def tenant(self, tenant_id):
+        return self.data.get("tenants", {}).get(tenant_id)
+
+    def device(self, tenant_id, device_id):
+        return self.data.get("devices", {}).get(tenant_id, {}).get(device_id)
+
+    def device_elsewhere(self, device_id):
+        """Whether some tenant has a device with this id."""
+        return any(device_id in devices for devices in self.data.get("devices", {}).values())
+
+    def credential(self, tenant_id, auth_id):
+        return _credential(self.data, tenant_id, auth_id)
+
+    async def check_password(self, tenant_id, auth_id, password):
+        """The device id the credentials belong to, or None when they are
+        unknown, disabled or no currently valid secret matches."""
+        cred = self.credential(tenant_id, auth_id)
+        if cred is None or cred.get("enabled") is False:
+            return None
+        now = compat.now_us()
+        ok = False
+        for secret in cred["secrets"]:
+            if secret.get("enabled") is False:
+                continue
+            if secret.get("not-before") and parse_iso(secret["not-before"]) > now:
+                continue
+            if secret.get("not-after") and parse_iso(secret["not-after"]) < now:
+                continue
+            ok = await passwords.matches(secret, password) or ok
+        return cred["device-id"] if ok else None
+
+    # Changes (the CLI): each checks the whole registry before saving.
+
+    def _commit(self):
+        validate(self._data)
+        self.save()
+
+    def set_tenant(self, tenant_id, enabled=True, max_ttd=None, max_ttl=None, adapter_enabled=None):
+        data = self.load()
+        tenant = data.setdefault("tenants", {}).setdefault(tenant_id, {})
+        tenant["enabled"] = enabled
+        if max_ttd is not None:
+            tenant.setdefault("ext", {})["max-ttd"] = max_ttd
+        if max_ttl is not None:
+            tenant.setdefault("resource-limits", {})["max-ttl"] = max_ttl
+        if adapter_enabled is not None:
+            tenant["adapters"] = [{"type": ADAPTER_TYPE, "enabled": adapter_enabled}]
+        self._commit()
+
+    def set_device(self, tenant_id, device_id, enabled=True, via=None, defaults=None):
+        data = self.load()
+        if tenant_id not in data.get("tenants", {}):
+            raise RegistryError("no tenant {}".format(tenant_id))
+        device = data.setdefault("devices", {}).setdefault(tenant_id, {}).setdefault(device_id, {})
+        device["enabled"] = enabled
+        if via is not None:
+            device["via"] = via
+        if defaults is not None:
+            device["defaults"] = defaults
+        self._commit()
+
+    def add_secret(self, tenant_id, device_id, auth_id, secret):
+        """Add `secret` to the credentials `auth_id` (created for
+        `device_id` when new)."""
+        data = self.load()
+        if device_id not in data.get("devices", {}).get(tenant_id, {}):
+            raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
+        cred = _credential(data, tenant_id, auth_id)
+        if cred is None:
+            cred = compat.OrderedDict()
+            cred["auth-id"] = auth_id
+            cred["type"] = "hashed-password"
+            cred["device-id"] = device_id
+            cred["enabled"] = True
+            cred["secrets"] = []
+            data.setdefault("credentials", {}).setdefault(tenant_id, []).append(cred)
+        elif cred["device-id"] != device_id:
+            raise RegistryError("auth-id {} belongs to device {}".format(auth_id, cred["device-id"]))
+        cred["secrets"].append(secret)
+        self._commit()
+
+    def remove(self, tenant_id, device_id=None, auth_id=None):
+        """Remove credentials (auth_id), a device and its credentials
+        (device_id) or a whole tenant."""
+        data = self.load()
+        creds = data.get("credentials", {}).get(tenant_id, [])
+        if auth_id is not None:
+            kept = [c for c in creds if c["auth-id"] != auth_id]
+            if len(kept) == len(creds):
+                raise RegistryError("no credentials {} in tenant {}".format(auth_id, tenant_id))
+            data["credentials"][tenant_id] = kept
+        elif device_id is not None:
+            if device_id not in data.get("devices", {}).get(tenant_id, {}):
+                raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
+            del data["devices"][tenant_id][device_id]
+            if tenant_id in data.get("credentials", {}):
+                data["credentials"][tenant_id] = [c for c in creds if c["device-id"] != device_id]
+        else:
+            if tenant_id not in data.get("tenants", {}):
+                raise RegistryError("no tenant {}".format(tenant_id))
+            for section in ("tenants", "devices", "credentials"):
+                data.get(section, {}).pop(tenant_id, None)
+        self._commit()
+
+
+def _credential(data, tenant_id, auth_id):
+    for cred in data.get("credentials", {}).get(tenant_id, ()):
+        if cred["auth-id"] == auth_id:
+            return cred
+    return None
+
+
+def adapter_enabled(tenant):
+    """Whether the tenant may use this adapter: when `adapters` is listed,
+    only a listed, enabled hono-http counts."""
+    adapters = tenant.get("adapters")
+    if adapters is None:
+        return True
+    for adapter in adapters:
+        if adapter.get("type") == ADAPTER_TYPE:
+            return adapter.get("enabled", True) is not False
+    return False
+
+
+def max_ttd(tenant):
+    value = tenant.get("ext", {}).get("max-ttd")
+    return DEFAULT_MAX_TTD if value is None else value
