@@ -7,7 +7,7 @@ from conftest import RUNTIMES, run_core
 
 CODE = """
 import asyncio
-from ugate.http.server import Gateway
+from ugate.http.server import Server
 
 class Broken:
     async def before(self, request):
@@ -16,7 +16,7 @@ class Broken:
     def after(self, request, response):
         pass
 
-app = Gateway()
+app = Server()
 app.layers = [Broken()]
 
 @app.get("/ok")

@@ -12,7 +12,7 @@ from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
 from ugate.http.headers import SecurityHeaders
-from ugate.http.server import Gateway
+from ugate.http.server import Server
 from ugate.hub import Hub
 
 _log = log.get("app")
@@ -89,7 +89,7 @@ def layers(hub, ban):
 
 
 def create_app(hub):
-    app = Gateway()
+    app = Server()
     limits = dict(hub.platform.limits)
     for key, value in hub.config["limits"].items():
         if value is not None:

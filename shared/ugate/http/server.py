@@ -120,7 +120,7 @@ def peer_address(writer):
     return "0.0.0.0"
 
 
-class Gateway(Microdot):
+class Server(Microdot):
     #: Simultaneous connections served; more are answered 503 at once.
     max_connections = 64
     #: Seconds a client may take to send its request line and headers.

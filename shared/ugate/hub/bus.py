@@ -1,12 +1,10 @@
 """The event bus: every change in the gateway is an Event fired here, and the
 faces (SSE, WebSocket, later Hono consumers and forwarders) listen.
 
-Listeners are plain callables run inline, so they must not block. Network
-consumers use a Subscription: a bounded queue that marks itself overflowed
-instead of growing, so one slow client cannot eat the memory of a board.
+Listeners are plain callables run inline, so they must not block: network
+consumers put what they hear in a `BoundedQueue` and send it from their own
+task.
 """
-import asyncio
-
 from ugate.base import compat, log
 
 _log = log.get("bus")
@@ -69,45 +67,3 @@ class Bus:
                 except Exception as exc:  # one bad listener must not stop the others
                     _log.error("listener for {} failed: {!r}".format(event_type, exc))
         return event
-
-
-class Subscription:
-    """A bounded queue of items for one network consumer."""
-
-    #: Items kept for a consumer that does not read; past this it is dropped.
-    max_items = 256
-
-    def __init__(self, max_items=None):
-        self.items = []
-        self.limit = max_items or self.max_items
-        self.overflowed = False
-        self.closed = False
-        self._ready = asyncio.Event()
-
-    def put(self, item):
-        if self.closed:
-            return
-        if len(self.items) >= self.limit:
-            self.overflowed = True
-            self.close()
-            return
-        self.items.append(item)
-        self._ready.set()
-
-    def close(self):
-        self.closed = True
-        self._ready.set()
-
-    async def get(self, timeout=None):
-        """Wait for items and return them all; [] on timeout or when closed."""
-        if not self.items and not self.closed:
-            self._ready.clear()
-            try:
-                if timeout is None:
-                    await self._ready.wait()
-                else:
-                    await asyncio.wait_for(self._ready.wait(), timeout)
-            except asyncio.TimeoutError:
-                return []
-        items, self.items = self.items, []
-        return items

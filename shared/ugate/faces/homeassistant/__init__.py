@@ -1,1 +1,2 @@
-"""The HTTP faces: route sets registered on the Gateway app, one module each."""
+"""The Home Assistant face: Home Assistant's REST, SSE and WebSocket APIs over
+the hub, one module per route set (ha-api.md)."""

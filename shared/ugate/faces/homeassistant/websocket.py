@@ -14,11 +14,12 @@ from microdot import Request, Response
 from microdot.websocket import WebSocket, WebSocketError
 
 from ugate.base import compat, jsonstream, log
+from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
 from ugate.faces.homeassistant.rest import config_dict
 from ugate.http.server import abort
 from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
-from ugate.hub.bus import MATCH_ALL, Context, Subscription
+from ugate.hub.bus import MATCH_ALL, Context
 from ugate.hub.states import valid_entity_id
 
 _log = log.get("api.websocket")
@@ -532,7 +533,7 @@ class Connection:
         self.coalesce = False
         #: Subscription id -> function that removes its bus listener.
         self.subscriptions = {}
-        self.queue = Subscription(self.max_pending)
+        self.queue = BoundedQueue(self.max_pending)
         self.done = asyncio.Event()
         #: Set by the writer after each batch it sent.
         self.sent = asyncio.Event()

@@ -18,7 +18,7 @@ import asyncio
 import json
 
 from ugate.base import compat, log, store
-from ugate.faces.homeassistant.stream import FrameStream
+from ugate.http.sse import EventStreamBody, frame
 
 _log = log.get("hono.downstream")
 
@@ -177,7 +177,7 @@ class EventStore:
         self.lines = len(self.pending)
 
 
-class Consumer(FrameStream):
+class Consumer(EventStreamBody):
     """One application's stream of a tenant's messages."""
     #: Stored events are replayed at connection, so a consumer may get up to
     #: `EventStore.max_events` messages at once.
@@ -192,7 +192,7 @@ class Consumer(FrameStream):
         return self.downstream.attach(self)
 
     def send(self, msg):
-        self.push(b"data: " + json.dumps(msg.as_dict()).encode() + b"\n\n")
+        self.push(frame(msg.as_dict()))
 
 
 class Settlement:
