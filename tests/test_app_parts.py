@@ -32,7 +32,8 @@ def test_disabled_faces_are_not_served(start_gateway):
     assert gw.get("/api/states/sensor.slim").json()["state"] == "1"
 
 
-UNUSED = ("ugate.sources.hono", "ugate.sources.bridge", "ugate.hub.restore", "ugate.faces.homeassistant.static", "ugate.faces.homeassistant.websocket",
+UNUSED = ("ugate.sources.hono", "ugate.faces.hono", "ugate.hub.messages", "ugate.sources.bridge",
+          "ugate.hub.restore", "ugate.faces.homeassistant.static", "ugate.faces.homeassistant.websocket",
           "ugate.faces.homeassistant.stream", "ugate.sources.sensors")
 
 SETUP = """

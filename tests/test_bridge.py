@@ -220,10 +220,34 @@ def test_service_call_switches_an_rflink_device(start_gateway, ptys):
     assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "sideways").status_code == 400
     services = {s["domain"]: s["services"] for s in gw.get("/api/services").json()}
     assert set(services["ugate"]["send_command"]["fields"]) == {"entity_id", "value"}
-    # A port that is down refuses the command.
+
+
+def test_a_command_to_a_port_that_is_down_is_unavailable_not_bad(start_gateway, ptys):
+    """The device is out of reach, the caller did nothing wrong: REST answers
+    503, the WebSocket API home_assistant_error, Hono's API 503."""
+    from test_websocket import command, connect
+
+    pty = ptys()
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "rflink"}], "hono": {}})
+    wait_port(gw, pty.link, "connected")
+    pty.write(b"20;3A;NewKaku;ID=00c142;SWITCH=1;CMD=ON;\r\n")
+    wait_state(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "on")
     pty.unplug()
     wait_port(gw, pty.link, "retrying")
-    assert call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "on").status_code == 400
+    down = {"message": "port {} is not connected".format(pty.link)}
+    r = call_service(gw, "binary_sensor.rflink_newkaku_00c142_switch_1", "on")
+    assert (r.status_code, r.json()) == (503, down)
+    ws = connect(gw)
+    answer = command(ws, {"id": 1, "type": "call_service", "domain": "ugate", "service": "send_command",
+                          "service_data": {"entity_id": "binary_sensor.rflink_newkaku_00c142_switch_1",
+                                           "value": "on"}})
+    ws.close()
+    assert answer["success"] is False
+    assert answer["error"] == {"code": "home_assistant_error", "message": down["message"]}
+    r = gw.post("/api/hono/DEFAULT_TENANT/commands/rflink/rflink_newkaku_00c142?name=switch_1",
+                content=b"on", headers={"Content-Type": "text/plain"})
+    assert (r.status_code, r.json()) == (503, {"error": down["message"]})
+    assert r.headers["Retry-After"] == "2"
 
 
 def test_service_call_sets_a_mysensors_child(start_gateway, ptys):

@@ -139,16 +139,20 @@ def test_gateway_gets_commands_for_its_devices(start_gateway, tmp_path):
 
 COMMANDS_FULL = """
 import asyncio
-from ugate.sources.hono.commands import Command, Commands
+from ugate.hub.commands import Command, Commands
+from ugate.sources.hono.commands import WaitingDevices
 
-class Hub:
-    bridge = None
+class Registry:
+    def device(self, tenant, device):
+        return {}
 
-commands = Commands(Hub())
-commands.max_pending = 0  # every request-response command is one too many
+commands = Commands()
+waiting = WaitingDevices(Registry())
+waiting.max_pending = 0  # every request-response command is one too many
+commands.targets.append(waiting)
 
 async def main():
-    waiter = commands.wait("T", "d")
+    waiter = waiting.wait("T", "d")
     try:
         await commands.send("T", "d", Command("ask", None, b""), 5)
     except ValueError as exc:

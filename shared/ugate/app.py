@@ -40,7 +40,7 @@ def _restore(hub):
 
 
 def _hono(hub):
-    return hub.config["hono"] is not None or store.exists(store.join(hub.config_dir, config_mod.HONO_REGISTRY))
+    return hub.config["hono"] is not None
 
 
 # What a config may use, in setup order, as (module, whether this config
@@ -48,11 +48,17 @@ def _hono(hub):
 # holds what its config needs and no more (as a board installs only the
 # micropython-lib packages it uses).
 
-#: Subsystems of the hub: `setup(hub)`; before the faces, which use them.
-SUBSYSTEMS = (
+#: The hub's optional parts: `setup(hub)`.
+HUB_PARTS = (
     ("ugate.hub.notifications", _always),
     ("ugate.hub.restore", _restore),
+)
+
+#: Where readings come from: `setup(app, hub)` (a source devices reach over
+#: HTTP adds its routes); before the faces, which read what they publish.
+SOURCES = (
     ("ugate.sources.bridge", _serial),
+    ("ugate.sources.hono", _hono),
 )
 
 #: The faces: `setup(app, hub)` registers their routes.
@@ -64,28 +70,30 @@ FACES = (
     ("ugate.faces.homeassistant.error_log", _always),
     ("ugate.faces.homeassistant.ports", _always),
     ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
-    ("ugate.sources.hono", _hono),
+    ("ugate.faces.hono", _hono),
 )
 
 
 def _used(parts, hub):
     """The modules of `parts` this config uses, imported."""
+    modules = []
     for name, used in parts:
         if used(hub):
             module = __import__(name)
             for attr in name.split(".")[1:]:
                 module = getattr(module, attr)
-            yield module
+            modules.append(module)
+    return modules
 
 
-def layers(hub, ban):
+def layers(hub, ban, cors):
     """The request layers, outermost first: each sees the request after the
     ones before it. The client address is settled first (X-Forwarded-For),
     then banned addresses are refused, then CORS; security headers go on
     every response."""
     conf = hub.config
-    return [Forwarded(conf["use_x_forwarded_for"], conf["trusted_proxies"]), ban,
-            Cors(conf["cors_allowed_origins"]), SecurityHeaders()]
+    return [Forwarded(conf["use_x_forwarded_for"], conf["trusted_proxies"]), ban, cors,
+            SecurityHeaders()]
 
 
 def create_app(hub):
@@ -97,15 +105,17 @@ def create_app(hub):
     app.set_limits(limits["max_body_bytes"], limits["max_header_line"],
                    limits["max_connections"], limits["idle_timeout"])
     hub.states.max_entities = limits["max_entities"]
+    hub_parts, sources, faces = (_used(parts, hub) for parts in (HUB_PARTS, SOURCES, FACES))
     ban = IpBan(hub)  # counts failed logins and refuses banned addresses
     ban.max_bans = limits["max_bans"]
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
-    app.layers = layers(hub, ban)
-    for subsystem in _used(SUBSYSTEMS, hub):
-        subsystem.setup(hub)
-    for face in _used(FACES, hub):
-        face.setup(app, hub)
+    app.cors = Cors(hub.config["cors_allowed_origins"])
+    app.layers = layers(hub, ban, app.cors)
+    for part in hub_parts:
+        part.setup(hub)
+    for part in sources + faces:
+        part.setup(app, hub)
     return app
 
 

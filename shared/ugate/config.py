@@ -6,6 +6,7 @@ prints it and exits non-zero.
 """
 import json
 
+from ugate import HONO_REGISTRY
 from ugate.base import compat, store
 
 
@@ -152,10 +153,6 @@ TELEMETRY = {
     "tenant": (string, "DEFAULT_TENANT"),
 }
 
-#: The Hono registry file in the config dir (see ugate.sources.hono.registry); its
-#: presence turns the Hono face on, like a `hono` section in config.json.
-HONO_REGISTRY = "hono_registry.json"
-
 # The Hono HTTP adapter.
 HONO = {
     # False lets devices publish with PUT /telemetry|event/<tenant>/<device> without credentials.
@@ -208,7 +205,7 @@ SCHEMA = {
     "limits": (section(LIMITS), {}),
     "serial": (serial_ports, []),
     "telemetry": (section(TELEMETRY), {}),
-    # None (absent) leaves the Hono face out unless hono_registry.json exists.
+    # None (absent) leaves Hono out unless hono_registry.json exists (see load).
     "hono": (optional(section(HONO)), None),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
     "disabled_faces": (list_of(one_of("websocket", "stream")), []),
@@ -262,6 +259,9 @@ def load(config_dir, overrides=None):
             if overrides[key] is not None:
                 data[key] = overrides[key]
     try:
-        return validate(data)
+        conf = validate(data)
     except ConfigError as exc:
         raise ConfigError("{}: {}".format(path, exc))
+    if conf["hono"] is None and store.exists(store.join(config_dir, HONO_REGISTRY)):
+        conf["hono"] = _check_keys({}, HONO, "hono.")  # on for the registry alone: the defaults
+    return conf

@@ -39,6 +39,13 @@ def digits(text):
     return text != "" and all("0" <= c <= "9" for c in text)
 
 
+def integer(text):
+    """A decimal integer with an optional sign, as Java (Hono) reads one, or
+    None: int() alone also takes '1_0' and ' 5' and, on CPython only, other
+    scripts' digits."""
+    return int(text) if digits(text[1:] if text[:1] in ("+", "-") else text) else None
+
+
 def now_us():
     """Wall-clock time as integer microseconds since 1970 (floats are single
     precision on many boards, so times stay integers until they are shown)."""

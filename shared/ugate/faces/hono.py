@@ -1,6 +1,6 @@
-"""The northbound API for applications (Bearer token, like the Home
-Assistant API). Hono's consumers speak AMQP or Kafka; a gateway offers the
-same three things over HTTP:
+"""Hono's application API (Bearer token, like the Home Assistant API), over
+the hub's message channel and command router. Hono's consumers speak AMQP or
+Kafka; a gateway offers the same three things over HTTP:
 
     GET  /api/hono/<tenant>/messages               the tenant's telemetry and events (SSE)
     POST /api/hono/<tenant>/messages/<id>          settle one: {"outcome": "accepted"|"rejected"|"released"}
@@ -12,28 +12,61 @@ import json
 
 from microdot import Response
 
+from ugate.base import compat
+from ugate.http import url
 from ugate.http.auth import requires_auth
-from ugate.http.server import remote
-from ugate.sources.hono import commands as commands_mod
-from ugate.sources.hono import downstream as ds
-from ugate.sources.hono.adapter import Refused, error, integer, unquote
+from ugate.http.server import json_error, remote
+from ugate.http.sse import EventStreamBody, frame
+from ugate.hub.commands import Command, DeviceUnavailable
+from ugate.hub.messages import OUTCOMES, Receiver
+
+#: This face's name as a consumer of the message channel.
+CONSUMER = "hono"
 
 
-def setup(app, hub, downstream, commands, registry, command_timeout):
+class ConsumerStream(EventStreamBody):
+    """One application's stream of a tenant's messages: first the stored
+    events it has yet to settle, read from the store one at a time as the
+    client takes them, then the messages as they come."""
+    #: A burst of devices, each waiting in a connection slot for its message
+    #: to be settled, must fit.
+    max_pending_bytes = 256 * 1024
+
+    def __init__(self, messages, tenant, sock, client):
+        super().__init__(sock, client)
+        self.messages = messages
+        self.tenant = tenant
+        self.backlog = []
+
+    def subscribe(self):
+        detach, self.backlog = self.messages.attach(
+            Receiver(CONSUMER, self.tenant, self._message, self.client))
+        return detach
+
+    def _message(self, msg):
+        self.push(frame(msg.as_dict()))
+
+    async def __anext__(self):
+        while self.backlog and not self.queue.closed:
+            msg = self.messages.read(self.backlog.pop(0))
+            if msg is not None:  # else settled or expired meanwhile
+                return frame(msg.as_dict())
+        return await super().__anext__()
+
+
+def setup(app, hub):
     auth = requires_auth(hub.tokens)
-
-    def known(tenant):
-        return registry.tenant(tenant) is not None or (
-            hub.bridge is not None and tenant == hub.bridge.tenant)
+    messages = hub.open_messages()
+    longest = hub.config["hono"]["command_timeout"]
 
     @app.get("/api/hono/<tenant>/messages")
     @auth
-    async def messages(request, tenant):
-        if not known(tenant):
-            return error(404, "no such tenant")
-        consumer = ds.Consumer(downstream, tenant, request.sock, remote(request))
-        return Response(consumer, headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache"})
+    async def consume(request, tenant):
+        if not messages.knows(tenant):
+            return json_error(404, "no such tenant")
+        stream = ConsumerStream(messages, tenant, request.sock, remote(request))
+        return Response(stream, headers={"Content-Type": "text/event-stream",
+                                         "Cache-Control": "no-cache"})
 
     @app.post("/api/hono/<tenant>/messages/<msg_id>")
     @auth
@@ -42,40 +75,40 @@ def setup(app, hub, downstream, commands, registry, command_timeout):
             outcome = json.loads(request.body.decode()).get("outcome")
         except (ValueError, UnicodeError, AttributeError):
             outcome = None
-        if outcome not in ds.OUTCOMES:
-            return error(400, "expected {\"outcome\": \"accepted\", \"rejected\" or \"released\"}")
-        if not downstream.settle(tenant, msg_id, outcome):
-            return error(404, "no such message waiting")
+        if outcome not in OUTCOMES:
+            return json_error(400, "expected {\"outcome\": \"accepted\", \"rejected\" or \"released\"}")
+        if not messages.ack(CONSUMER, tenant, msg_id, outcome):
+            return json_error(404, "no such message waiting")
         return Response("", 204)
 
     @app.post("/api/hono/<tenant>/commands/<path:device>")
     @auth
     async def command(request, tenant, device):
         try:
-            tenant, device = unquote(tenant), unquote(device)  # `proto%2Fdevice` for bridged ids
-        except Refused as exc:
-            return exc.response
-        if not known(tenant):
-            return error(404, "no such tenant")
+            tenant, device = url.unquote(tenant), url.unquote(device)  # `proto%2Fdevice` for bridged ids
+        except ValueError:
+            return json_error(400, "malformed URI")
+        if not messages.knows(tenant):
+            return json_error(404, "no such tenant")
         name = request.args.get("name")
         if not name:
-            return error(400, "the command needs a name (?name=...)")
+            return json_error(400, "the command needs a name (?name=...)")
         timeout = request.args.get("timeout")
         if timeout is not None:
-            timeout = integer(timeout) or 0
-            if not 0 < timeout <= command_timeout:
-                return error(400, "timeout must be 1 to {} seconds".format(command_timeout))
-        cmd = commands_mod.Command(name, request.headers.get("Content-Type"), request.body)
+            timeout = compat.integer(timeout) or 0
+            if not 0 < timeout <= longest:
+                return json_error(400, "timeout must be 1 to {} seconds".format(longest))
+        cmd = Command(name, request.headers.get("Content-Type"), request.body)
         try:
-            response = await commands.send(tenant, device, cmd, timeout)
-        except commands_mod.NotWaiting:
-            return error(503, "device is not waiting for a command")
+            response = await hub.commands.send(tenant, device, cmd, timeout)
+        except DeviceUnavailable as exc:
+            return json_error(503, str(exc))
         except ValueError as exc:
-            return error(400, str(exc))
+            return json_error(400, str(exc))
         if timeout is None:
             return Response("", 202)
         if response is None:
-            return error(504, "no response from the device within {} s".format(timeout))
+            return json_error(504, "no response from the device within {} s".format(timeout))
         headers = {"hono-cmd-status": str(response.status)}
         if cmd.req_id:
             headers["hono-cmd-req-id"] = cmd.req_id

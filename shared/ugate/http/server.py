@@ -41,6 +41,14 @@ def json_message(message, status=200):
     return json_response(OrderedDict([("message", message)]), status)
 
 
+def json_error(status, message):
+    """Hono's error answer, `{"error": message}`; a 503 says when to retry."""
+    res = json_response({"error": message}, status)
+    if status == 503:
+        res.headers["Retry-After"] = "2"
+    return res
+
+
 def remote(request):
     """The client address after X-Forwarded-For processing."""
     return request.g.remote
@@ -133,6 +141,9 @@ class Server(Microdot):
     def __init__(self):
         super().__init__()
         self.layers = []
+        #: The CORS layer (`ugate.http.cors`), where a part opens its paths
+        #: to any origin.
+        self.cors = None
         self.connections = 0
         #: Called with (request) for each request with invalid credentials,
         #: and for each successful WebSocket login; the ban layer counts them.

@@ -32,11 +32,14 @@ class EventStreamBody:
     #: Bytes of frames waiting for one client before it is dropped (one
     #: frame alone is always sent, however big).
     max_pending_bytes = 64 * 1024
+    #: Frames are joined into writes of up to this many bytes.
+    write_size = 2048
 
     def __init__(self, sock, client):
         self.client = client
         self.reader, self.writer = sock
         self.queue = None
+        self.frames = []  # taken from the queue, not yet written
         self.pending_bytes = 0
         self._unlisten = None
         self._watcher = None
@@ -53,16 +56,22 @@ class EventStreamBody:
             self._unlisten = self.subscribe()
             self._watcher = asyncio.create_task(self._watch_client())
             return PING
-        try:
-            frames = await self.queue.get(self.ping_interval)
-        except asyncio.CancelledError:  # the gateway stops: end the stream as HA does
-            self.queue.close()
-        if self.queue.closed:
-            self._detach()
-            raise StopAsyncIteration
-        if not frames:
-            return PING
-        chunk = b"".join(frames)
+        if not self.frames:
+            try:
+                self.frames = await self.queue.get(self.ping_interval)
+            except asyncio.CancelledError:  # the gateway stops: end the stream as HA does
+                self.queue.close()
+            if self.queue.closed:
+                self._detach()
+                raise StopAsyncIteration
+            if not self.frames:
+                return PING
+        # Small frames go out together (a write each would cost a system
+        # call each), large ones alone (a block of many may not fit a
+        # board's fragmented heap).
+        chunk = self.frames.pop(0)
+        while self.frames and len(chunk) + len(self.frames[0]) <= self.write_size:
+            chunk += self.frames.pop(0)
         self.pending_bytes -= len(chunk)
         return chunk
 
@@ -105,4 +114,4 @@ class EventStreamBody:
 
 def frame(data):
     """One `data:` frame of JSON."""
-    return b"data: " + json.dumps(data).encode() + b"\n\n"
+    return "data: {}\n\n".format(json.dumps(data)).encode()

@@ -1,14 +1,21 @@
-"""The hub: the one model every face reads and writes (like Home Assistant's
-`hass` object). Bus, states, services, tokens and notifications live here;
-the HTTP faces, the serial bridge and later forwarders only talk to it."""
+"""The hub: the one model every source writes and every face reads (like Home
+Assistant's `hass` object): the bus, entity states, services, tokens and
+notifications, the command router and the message channel. It knows no HTTP,
+no source and no face."""
 from ugate import HA_VERSION, VERSION
 from ugate.base import log
 from ugate.base.compat import OrderedDict
 from ugate.hub.bus import Bus, Context
+from ugate.hub.commands import Commands
 from ugate.hub.states import StateMachine, slugify
 from ugate.hub.tokens import TokenStore
 
 _log = log.get("hub")
+
+#: Fired by a source for the readings of one device (data: `tenant`,
+#: `device_id`, `payload`, a JSON object); the message channel hands it to
+#: the tenant's consumers as QoS 0 telemetry.
+TELEMETRY_EVENT = "ugate_telemetry"
 
 
 class ServiceNotFound(KeyError):
@@ -87,14 +94,33 @@ class Hub:
         self.states = StateMachine(self.bus)
         self.services = Services(self.bus)
         self.tokens = TokenStore(config_dir)
+        self.commands = Commands()
+        #: The message channel (`ugate.hub.messages.Messages`), opened by the
+        #: first part that consumes messages (`open_messages`): a config with
+        #: no consumer never loads it.
+        self.messages = None
+        #: The Hono tenant of the gateway's own devices (bridged sensors).
+        self.tenant = config["telemetry"]["tenant"]
         #: Names reported by /api/components; each face adds its own.
         self.components = ["api", "http"]
         #: Coroutine functions `f(hub)` run as tasks while the server runs.
         self.background = []
         #: Callables run once when the gateway stops (e.g. saving states).
         self.on_stop = []
-        #: The serial and radio bridge (`ugate.sources.bridge.Bridge`), set by `bridge.setup`.
-        self.bridge = None
+        #: Serial and radio ports (objects with `status()`), for their status page.
+        self.ports = []
+
+    def open_messages(self):
+        if self.messages is None:
+            from ugate.hub.messages import Messages
+            self.messages = Messages(self.config_dir, self.bus, self.tenant)
+        return self.messages
+
+    def publish_telemetry(self, device_id, payload):
+        """A source's readings of one device, for the message channel's
+        consumers and the bus's listeners."""
+        self.bus.fire(TELEMETRY_EVENT, {"tenant": self.tenant, "device_id": device_id,
+                                        "payload": payload})
 
     def stop(self):
         callbacks, self.on_stop = self.on_stop, []

@@ -1,28 +1,28 @@
 """The serial and radio sensor bridge: one task per configured port reads
 lines, feeds them to the port's protocol parser (`ugate.sources.sensors`), writes
-the parser's replies back and turns readings into entity states and
-`ugate_telemetry` events.
+the parser's replies back and publishes readings into the hub: entity states,
+and per device the telemetry the message channel hands to consumers.
 
 Ports come and go (a USB stick unplugged, a ser2net host rebooting, a
 simulator started after the gateway): a port that cannot be opened, ends or
 falls silent is retried with exponential backoff while the gateway keeps
 serving, and its state is reported by `GET /api/ugate/ports`.
 
-Commands go the other way through `Bridge.send_command(entity_id, value)`:
-the `ugate.send_command` service uses it, and so can a Hono command face.
+Commands go the other way: the bridge is the hub's command target for its
+devices (`<protocol>/<device>` in the gateway's tenant), so the
+`ugate.send_command` service, Hono's application API and later forwarders
+reach a port through the one router. A port that is down makes a command
+DeviceUnavailable, not a bad request.
 """
 import asyncio
+import json
 
 from ugate.base import compat, log, store
+from ugate.hub.commands import Command, CommandResponse, DeviceUnavailable
 from ugate.hub.states import slugify
 from ugate.sources import sensors
 
 _log = log.get("bridge")
-
-#: Fired once per device and line read: data `tenant`, `device_id`
-#: (`<protocol>/<device>`) and `payload` (the protocol's telemetry object),
-#: for northbound consumers (Hono).
-TELEMETRY_EVENT = "ugate_telemetry"
 
 CONNECTING = "connecting"
 CONNECTED = "connected"
@@ -189,8 +189,8 @@ class Port:
                 continue
             devices.setdefault(device_id, []).append(r)
         for device_id in devices:
-            hub.bus.fire(TELEMETRY_EVENT, {"tenant": self.bridge.tenant, "device_id": device_id,
-                                           "payload": self.protocol.telemetry(devices[device_id])})
+            self.bridge.devices.add(device_id)
+            hub.publish_telemetry(device_id, self.protocol.telemetry(devices[device_id]))
         return ok
 
     def _reject(self, reason, raw):
@@ -207,44 +207,64 @@ class Port:
         self._unlogged = 0
 
     async def write(self, line):
-        """Send one line (newline added); ValueError when the port is down
-        or does not take it (the reading side then reopens the port)."""
+        """Send one line (newline added); DeviceUnavailable when the port is
+        down or does not take it (the reading side then reopens the port)."""
         writer = self._writer
         if writer is None:
-            raise ValueError("port {} is not connected".format(self.name))
+            raise DeviceUnavailable("port {} is not connected".format(self.name))
         async with self._write_lock:
             try:
                 writer.write((line + "\n").encode())
                 await asyncio.wait_for(writer.drain(), self.write_timeout)
             except asyncio.TimeoutError:
-                raise ValueError("port {} took no data for {} s".format(self.name, self.write_timeout))
+                raise DeviceUnavailable("port {} took no data for {} s".format(self.name, self.write_timeout))
             except OSError as exc:
-                raise ValueError("port {}: {}".format(self.name, _reason(exc)))
+                raise DeviceUnavailable("port {}: {}".format(self.name, _reason(exc)))
 
 
 class Bridge:
+    """The ports, and the hub's command target for the devices behind them."""
+
     def __init__(self, hub):
         self.hub = hub
-        self.tenant = hub.config["telemetry"]["tenant"]
-        self.ports = []
+        self.protocols = set()
+        #: Device ids heard from since the start (bounded by the entities).
+        self.devices = set()
 
     def port(self, name):
-        for port in self.ports:
+        for port in self.hub.ports:
             if port.name == name:
                 return port
         return None
 
-    async def send_command(self, entity_id, value):
-        """Command the device behind a bridged entity. ValueError when the
-        entity is unknown or not bridged, its protocol cannot command it, or
-        its port is down."""
-        state = self.hub.states.get(entity_id)
-        if state is None:
-            raise ValueError("unknown entity {}".format(entity_id))
+    def owns(self, tenant, device):
+        return tenant == self.hub.tenant and device.split("/", 1)[0] in self.protocols
+
+    async def execute(self, tenant, device, command, response_timeout):
+        """A command to a bridged device: its name is a reading's key (the end
+        of its entity id, like `switch_1`) or the whole entity id, its
+        payload the value (JSON with `application/json`, else text)."""
+        state = self._reading(device, command.name)
         port = self.port(state.attributes.get("port"))
         if port is None:
-            raise ValueError("{} is not a bridged sensor".format(entity_id))
-        await port.write(port.protocol.command(state.attributes, value))
+            raise DeviceUnavailable("{} is on no configured port".format(state.entity_id))
+        await port.write(port.protocol.command(state.attributes, _value(command)))
+        return CommandResponse(200, None, b"") if response_timeout else None
+
+    def _reading(self, device, name):
+        """The state of the reading `name` of `device`."""
+        if "." in name:
+            candidates = (name,)
+        else:
+            object_id = slugify(device.split("/", 1)[-1] + "_" + name)
+            candidates = ("binary_sensor." + object_id, "sensor." + object_id)
+        for entity_id in candidates:
+            state = self.hub.states.get(entity_id)
+            if state is not None and state.attributes.get("device_id") == device:
+                return state
+        if device in self.devices:
+            raise ValueError("device {} has no reading {}".format(device, name))
+        raise DeviceUnavailable("device is not waiting for a command")
 
     async def service_send_command(self, data, context):
         entity_ids = data.get("entity_id")
@@ -255,23 +275,31 @@ class Bridge:
             raise ValueError("entity_id must be an entity id or a list of them")
         if "value" not in data:
             raise ValueError("value is required")
+        payload = json.dumps(data["value"]).encode()
         for entity_id in entity_ids:
-            await self.send_command(entity_id, data["value"])
+            state = self.hub.states.get(entity_id)
+            if state is None:
+                raise ValueError("unknown entity {}".format(entity_id))
+            if "port" not in state.attributes:
+                raise ValueError("{} is not a bridged sensor".format(entity_id))
+            await self.hub.commands.send(self.hub.tenant, state.attributes["device_id"],
+                                         Command(state.entity_id, "application/json", payload))
 
 
-def setup(hub):
-    """Create the bridge (`hub.bridge`), a task per configured port and the
-    command service."""
+def setup(app, hub):
+    """Create the bridge, a task per configured port, its command target and
+    the command service."""
     bridge = Bridge(hub)
-    hub.bridge = bridge
     for conf in hub.config["serial"]:
         # Each port's parser keeps its files (MySensors node ids) apart: two
         # gateways are two networks.
         state_dir = store.join(hub.config_dir, "serial", slugify(conf["port"]))
         port = Port(bridge, conf, sensors.create(conf["protocol"], conf["options"], state_dir))
-        bridge.ports.append(port)
+        bridge.protocols.add(conf["protocol"])
+        hub.ports.append(port)
         hub.background.append(lambda hub, port=port: port.run())
-    if bridge.ports:
+    if hub.ports:
+        hub.commands.targets.append(bridge)
         hub.services.register(
             "ugate", "send_command", bridge.service_send_command,
             "Send a command to a bridged serial or radio device (RFLink switch on/off, MySensors set).",
@@ -281,6 +309,21 @@ def setup(hub):
              "value": {"name": "Value", "description": "The value to send: on, off or a number.",
                        "required": True, "example": "on", "selector": {"text": {}}}})
     return bridge
+
+
+def _value(command):
+    """A command payload as the protocol's value: JSON when it is JSON (true,
+    21.5, "on"), else the text."""
+    try:
+        text = command.payload.decode().strip()
+    except UnicodeError:
+        raise ValueError("the command payload is not text")
+    if command.content_type and command.content_type.split(";")[0].strip() == "application/json":
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ValueError("the command payload is not valid JSON")
+    return text
 
 
 def _reason(exc):

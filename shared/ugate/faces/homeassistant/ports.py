@@ -10,5 +10,4 @@ def setup(app, hub):
     @app.get("/api/ugate/ports")
     @auth
     async def api_ports(request):
-        ports = hub.bridge.ports if hub.bridge else ()  # no bridge: no `serial` ports
-        return json_response([port.status() for port in ports])
+        return json_response([port.status() for port in hub.ports])

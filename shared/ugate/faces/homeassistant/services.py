@@ -8,6 +8,7 @@ from ugate.faces.homeassistant.rest import parse_json_body, request_context
 from ugate.http.auth import requires_auth
 from ugate.http.server import json_message, json_response
 from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
+from ugate.hub.commands import DeviceUnavailable
 
 _log = log.get("api.services")
 
@@ -64,6 +65,9 @@ def setup(app, hub):
         except ValueError as exc:  # the service refused the data (HA: vol.Invalid)
             _log.info("{}.{} refused its data: {}".format(domain, service, exc))
             return bad_request()
+        except DeviceUnavailable as exc:  # the caller did nothing wrong: the device is out of reach
+            _log.warning("{}.{}: {}".format(domain, service, exc))
+            return json_message(str(exc), 503)
         finally:
             stop_collecting()
         if response_requested:

@@ -20,6 +20,7 @@ from ugate.faces.homeassistant.rest import config_dict
 from ugate.http.server import abort
 from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
 from ugate.hub.bus import MATCH_ALL, Context
+from ugate.hub.commands import DeviceUnavailable
 from ugate.hub.states import valid_entity_id
 
 _log = log.get("api.websocket")
@@ -447,9 +448,9 @@ async def call_service(conn, msg):
         conn.send(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
                                 "Validation error: {}".format(exc)))
         return
-    except OSError as exc:  # the service could not reach its device
-        _log.error("{}.{} failed: {!r}".format(domain, service, exc))
-        conn.send(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc) or repr(exc)))
+    except DeviceUnavailable as exc:  # the service could not reach its device
+        _log.warning("{}.{}: {}".format(domain, service, exc))
+        conn.send(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
         return
     except Exception as exc:
         _log.error("{}.{} failed: {!r}".format(domain, service, exc))

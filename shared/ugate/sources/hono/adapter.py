@@ -1,4 +1,5 @@
-"""Eclipse Hono's HTTP adapter, the southbound face devices publish to
+"""Eclipse Hono's HTTP adapter: the device API, where Hono devices publish
+telemetry and events into the hub's message channel and wait for commands
 (seeds/hono-http-adapter.md, reference/hono-http.md sections 1-3, 6, 7).
 
     POST /telemetry, POST /event                       authenticated device
@@ -11,17 +12,23 @@
 Checks run in Hono's order: authenticate (400 malformed, 401 bad, 403
 tenant or adapter disabled), body size (413), QoS (400), content type and
 body (400), registration (404 unknown device, 403 other tenant's, disabled
-or not behind this gateway), then downstream (503 no consumer), then answer.
+or not behind this gateway), then the message channel (503 no consumer),
+then answer.
 """
+import json
+
 from microdot import Response
 
 from ugate.base import compat
 from ugate.http import url
-from ugate.http.server import json_response
+from ugate.http.server import json_error
+from ugate.hub.commands import CommandResponse
+from ugate.hub.messages import ACCEPTED, EVENT, REJECTED, RELEASED, TELEMETRY, Message, NoConsumer, StoreFull
 from ugate.hub.states import slugify
-from ugate.sources.hono import commands as commands_mod
-from ugate.sources.hono import downstream as ds
 from ugate.sources.hono import registry as reg
+from ugate.sources.hono.commands import request_id_valid
+
+EMPTY_NOTIFICATION = "application/vnd.eclipse-hono-empty-notification"
 
 REALM = 'Basic realm="Hono"'
 BAD_QOS = "Bad QoS Header Value"
@@ -34,15 +41,8 @@ class Refused(Exception):
         self.response = response
 
 
-def error(status, message, headers=None):
-    res = json_response({"error": message}, status, headers)
-    if status == 503:
-        res.headers["Retry-After"] = "2"
-    return res
-
-
 def refuse(status, message):
-    raise Refused(error(status, message))
+    raise Refused(json_error(status, message))
 
 
 def unquote(segment):
@@ -89,7 +89,7 @@ def basic_credentials(request):
 def unauthorized(request, message, counted=True):
     if counted:
         request.app.login_failed(request)
-    res = error(401, message)
+    res = json_error(401, message)
     res.headers["WWW-Authenticate"] = REALM
     raise Refused(res)
 
@@ -106,14 +106,15 @@ class Origin:
 
 
 class Adapter:
-    def __init__(self, hub, registry, downstream, commands):
+    def __init__(self, hub, registry, waiting):
         self.hub = hub
+        self.messages = hub.messages
         self.registry = registry
-        self.downstream = downstream
-        self.commands = commands
+        self.waiting = waiting
         conf = hub.config["hono"]
         self.authentication_required = conf["authentication_required"]
         self.max_payload = conf["max_payload"]
+        self.settle_timeout = conf["settle_timeout"]
         self.entities = conf["entities"]
 
     # The checks, in order.
@@ -183,28 +184,28 @@ class Adapter:
         except Refused as exc:
             return exc.response
         ttd = self.ttd(request, origin.tenant)
-        msg = ds.Message(kind, origin.tenant_id, origin.device, content_type, request.body, qos,
+        msg = Message(kind, origin.tenant_id, origin.device, content_type, request.body, qos,
                          ttd, None, orig_address=request.url,
                          properties=_defaults(origin.tenant, device))
-        if kind == ds.EVENT:
+        if kind == EVENT:
             msg.ttl = _ttl(request, origin.tenant, msg.properties)
         start = compat.ticks_ms()
         # Waiting starts before the message leaves: an application that
         # sees the ttd may answer at once.
-        waiter = self.commands.wait(origin.tenant_id, origin.device) if ttd else None
+        waiter = self.waiting.wait(origin.tenant_id, origin.device) if ttd else None
         try:
             try:
-                outcome = await self.downstream.send(msg)
-            except ds.NoConsumer:
-                return error(503, "no consumer available")
-            except ds.StoreFull:
-                return error(503, "event store full")
-            if outcome != ds.ACCEPTED:
-                if outcome == ds.REJECTED:
-                    return error(400, "message rejected by the consumer")
-                if outcome == ds.RELEASED:
-                    return error(503, "message released by the consumer")
-                return error(503, "the consumer did not settle the message in time")
+                outcome = await self.messages.deliver(msg, self.settle_timeout)
+            except NoConsumer:
+                return json_error(503, "no consumer available")
+            except StoreFull:
+                return json_error(503, "event store full")
+            if outcome != ACCEPTED:
+                if outcome == REJECTED:
+                    return json_error(400, "message rejected by the consumer")
+                if outcome == RELEASED:
+                    return json_error(503, "message released by the consumer")
+                return json_error(503, "the consumer did not settle the message in time")
             if self.entities:
                 self.to_states(msg)
             if waiter is None:
@@ -213,7 +214,7 @@ class Adapter:
             command = await waiter.wait(max(left, 0) / 1000)
         finally:
             if waiter is not None:
-                self.commands.done(origin.tenant_id, origin.device, waiter)
+                self.waiting.done(origin.tenant_id, origin.device, waiter)
         if command is None:
             return Response("", 202)
         headers = {"hono-command": command.name,
@@ -231,7 +232,7 @@ class Adapter:
         value = request.headers.get("hono-ttd")
         if value is None:
             value = request.args.get("hono-ttd")
-        ttd = integer(value) if value is not None else None
+        ttd = compat.integer(value) if value is not None else None
         if ttd is None or ttd <= 0:
             return 0
         return max(min(ttd, reg.max_ttd(tenant), request.app.idle_timeout * 4 // 5), 0)
@@ -271,24 +272,24 @@ class Adapter:
             if status is None or not compat.digits(status) or not (
                     200 <= int(status) <= 299 or 400 <= int(status) <= 599):
                 refuse(400, "hono-cmd-status must be a status from 200 to 299 or 400 to 599")
-            if not commands_mod.request_id_valid(req_id):
+            if not request_id_valid(req_id):
                 refuse(400, "malformed command request id")
             self.check_registration(origin)
         except Refused as exc:
             return exc.response
         content_type = request.headers.get("Content-Type") or (
             "application/octet-stream" if request.body else None)
-        response = commands_mod.Response(int(status), content_type, request.body)
-        if not self.commands.respond(origin.tenant_id, origin.device, req_id, response):
-            return error(400, "no command waits for a response with this request id")
+        response = CommandResponse(int(status), content_type, request.body)
+        if not self.waiting.respond(origin.tenant_id, origin.device, req_id, response):
+            return json_error(400, "no command waits for a response with this request id")
         return Response("", 202)
 
 
 def qos_level(request, kind):
     value = request.headers.get("QoS-Level")
     if value is None:
-        return 1 if kind == ds.EVENT else 0
-    if value == "1" or value == "0" and kind == ds.TELEMETRY:
+        return 1 if kind == EVENT else 0
+    if value == "1" or value == "0" and kind == TELEMETRY:
         return int(value)
     raise Refused(Response(BAD_QOS, 400, {"Content-Type": "text/plain"}, reason=BAD_QOS))
 
@@ -299,7 +300,7 @@ def check_content(request):
     content_type = request.headers.get("Content-Type")
     if not content_type:
         refuse(400, "missing content type")
-    empty = content_type.split(";")[0].strip().lower() == ds.EMPTY_NOTIFICATION
+    empty = content_type.split(";")[0].strip().lower() == EMPTY_NOTIFICATION
     if empty and request.body:
         refuse(400, "an empty notification must have no body")
     if not empty and not request.body:
@@ -327,15 +328,7 @@ def _ttl(request, tenant, props):
     return ttl
 
 
-def integer(text):
-    """A decimal integer with an optional sign, as Hono (Java) reads one, or
-    None: int() alone also takes '1_0' and ' 5' and, on CPython only, other
-    scripts' digits."""
-    return int(text) if compat.digits(text[1:] if text[:1] in ("+", "-") else text) else None
-
-
 def _json_object(payload):
-    import json
     data = json.loads(payload.decode())
     if not isinstance(data, dict):
         raise ValueError("not an object")
@@ -343,7 +336,7 @@ def _json_object(payload):
 
 
 def setup(app, adapter):
-    for kind in (ds.TELEMETRY, ds.EVENT):
+    for kind in (TELEMETRY, EVENT):
         _routes(app, adapter, kind)
 
     @app.post("/command/res/<req_id>")

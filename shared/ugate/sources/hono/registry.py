@@ -20,13 +20,13 @@ The layout follows Hono's Tenant, Device Registration and Credentials APIs:
 """
 import time
 
+from ugate import HONO_REGISTRY
 from ugate.base import compat, log, store
-from ugate.config import HONO_REGISTRY, ConfigError
+from ugate.config import ConfigError
 from ugate.sources.hono import passwords
 
 _log = log.get("hono.registry")
 
-FILE = HONO_REGISTRY
 ADAPTER_TYPE = "hono-http"
 #: Seconds a device may wait for a command when its tenant sets no max-ttd.
 DEFAULT_MAX_TTD = 60
@@ -193,7 +193,7 @@ def empty():
 
 class Registry:
     def __init__(self, config_dir):
-        self.path = store.join(config_dir, FILE)
+        self.path = store.join(config_dir, HONO_REGISTRY)
         self._signature = None
         self._data = None
 
