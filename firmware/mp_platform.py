@@ -29,6 +29,21 @@ class MicroPythonPlatform:
         "max_entities": 256,
         "max_bans": 64,
     }
+    #: Class attributes lowered for a board's heap, as "module.Class.attribute":
+    #: what one slow client, a burst of devices or a flood of failed logins
+    #: may hold. Applied to the modules a config loads (`ugate.app.lower_limits`);
+    #: the host keeps the classes' own values.
+    class_limits = {
+        "ugate.base.bounded_queue.BoundedQueue.max_items": 128,
+        "ugate.base.log.Log.max_file_size": 64 * 1024,
+        "ugate.http.ban.IpBan.max_counted": 32,
+        "ugate.http.sse.EventStreamBody.max_pending_bytes": 16 * 1024,
+        "ugate.faces.hono.ConsumerStream.max_pending_bytes": 32 * 1024,
+        "ugate.faces.homeassistant.websocket.Connection.max_pending": 64,
+        "ugate.faces.homeassistant.websocket.Connection.max_subscriptions": 16,
+        "ugate.hub.messages.EventStore.max_per_tenant": 32,
+        "ugate.sources.hono.commands.WaitingDevices.max_pending": 8,
+    }
 
     def ssl_context(self, certfile, keyfile):
         """A server context from the PEM (or DER) files Home Assistant users

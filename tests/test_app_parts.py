@@ -43,6 +43,7 @@ class Platform:
     name = "test"
     limits = {{"max_body_bytes": 16384, "max_header_line": 2048, "max_connections": 4, "idle_timeout": 20,
               "max_entities": 64, "max_bans": 8}}
+    class_limits = {{}}
 conf = config.validate({config})
 app.create_app(hub.Hub(conf, {config_dir!r}, Platform()))
 print(" ".join(sorted(m for m in {unused!r} if m in sys.modules)))

@@ -19,6 +19,8 @@ class HostPlatform:
         "max_entities": 10000,
         "max_bans": 1024,
     }
+    #: No class attribute is lowered: the classes' own values are the host's.
+    class_limits = {}
 
     def ssl_context(self, certfile, keyfile):
         """PEM files as Home Assistant users have them: a certificate chain

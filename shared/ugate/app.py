@@ -5,6 +5,7 @@ default limits, how to make a TLS context, how to open a serial port, how to
 catch a stop signal. Nothing else in the core asks which runtime it is on.
 """
 import asyncio
+import sys
 
 from ugate import config as config_mod
 from ugate.base import log, store
@@ -86,6 +87,17 @@ def _used(parts, hub):
     return modules
 
 
+def lower_limits(class_limits):
+    """Set the class attributes a platform lowers for a board's heap
+    (`"module.Class.attribute": value`) in the modules this config loaded;
+    the others are not loaded, and bound nothing."""
+    for name, value in class_limits.items():
+        module_name, class_name, attribute = name.rsplit(".", 2)
+        module = sys.modules.get(module_name)
+        if module is not None:
+            setattr(getattr(module, class_name), attribute, value)
+
+
 def layers(hub, ban, cors):
     """The request layers, outermost first: each sees the request after the
     ones before it. The client address is settled first (X-Forwarded-For),
@@ -116,6 +128,7 @@ def create_app(hub):
         part.setup(hub)
     for part in sources + faces:
         part.setup(app, hub)
+    lower_limits(hub.platform.class_limits)  # also in the modules the setups imported
     return app
 
 
