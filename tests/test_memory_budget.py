@@ -118,7 +118,7 @@ def test_heap_cost_table_shows_what_a_config_leaves_out():
     assert table.startswith("| part | heap (64-bit unix port) |\n|---|---:|\n| base: ")
     default, everything = rows["create_app: default config"], rows["create_app: everything (serial, restore, Hono)"]
     # The default config imports neither Hono nor the bridge and its parser.
-    assert everything - default > rows["Hono face"]
+    assert everything - default > rows["Hono (device API and application API)"]
 
 
 def test_heapsize_and_mpy_are_refused_on_cpython(tmp_path):

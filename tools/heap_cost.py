@@ -41,7 +41,7 @@ MODULES = [
     ("parser rflink", "ugate.sources.sensors.rflink"),
     ("parser rtl_433", "ugate.sources.sensors.rtl433"),
     ("restore_state", "ugate.hub.restore"),
-    ("Hono device API + application API", "ugate.sources.hono ugate.faces.hono"),
+    ("Hono (device API and application API)", "ugate.sources.hono ugate.faces.hono"),
 ]
 
 #: (row, config.json) for the create_app rows.
