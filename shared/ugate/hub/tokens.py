@@ -7,13 +7,14 @@ token created while the gateway runs works at once. A file that turns
 unreadable while the gateway runs (a hand edit gone wrong) is logged and the
 tokens read before are kept: the owner is neither locked out nor banned.
 """
-import time
-
 from ugate.base import compat, log, store
+from ugate.base.watched import WatchedFile
 
 _log = log.get("tokens")
 
 TOKEN_BYTES = 32
+#: What a bad token file raises (UnicodeError is a ValueError).
+_UNREADABLE = (ValueError, OSError)
 
 
 class TokenError(ValueError):
@@ -28,10 +29,12 @@ class User:
         self.is_admin = True
 
 
-def _checked(data):
-    """The parsed file if it has the shape the store writes."""
+def _read(path):
+    """The token file, checked: the shape the store writes; a new owner
+    without tokens when there is no file yet."""
+    data = store.read_json(path, None)
     if data is None:
-        return None
+        return {"owner": {"id": compat.token_hex(16), "name": "Owner"}, "tokens": []}
     ok = isinstance(data, dict) and isinstance(data.get("owner"), dict) and \
         isinstance(data.get("tokens"), list)
     if ok:
@@ -45,37 +48,16 @@ def _checked(data):
 class TokenStore:
     def __init__(self, config_dir):
         self.path = store.join(config_dir, "auth.json")
-        self._signature = None
-        self._recheck = True
-        self._data = None
+        self._file = WatchedFile(self.path, _read, _UNREADABLE, self._bad_edit)
+
+    def _bad_edit(self, exc):
+        _log.error("{} is unreadable ({}); keeping the tokens read before".format(self.path, exc))
 
     def _load(self):
-        signature = store.signature(self.path)
-        if self._recheck or signature != self._signature:
-            try:
-                data = _checked(store.read_json(self.path, None))
-            except (ValueError, OSError) as exc:  # UnicodeError is a ValueError
-                if self._data is None:
-                    raise TokenError("{}: unreadable ({})".format(self.path, exc))
-                if signature != self._signature:
-                    _log.error("{} is unreadable ({}); keeping the tokens read before".format(
-                        self.path, exc))
-                data = self._data
-            if data is None:
-                data = {"owner": {"id": compat.token_hex(16), "name": "Owner"}, "tokens": []}
-            self._remember(data, signature)
-        return self._data
-
-    def _remember(self, data, signature):
-        self._data, self._signature = data, signature
-        # Modification times have whole-second resolution on some systems: a
-        # file changed within the last two seconds may change again unseen
-        # (a revoke and a create of the same size), so read it again next time.
-        self._recheck = signature is None or time.time() - signature[0] < 2
-
-    def _save(self):
-        store.write_json(self.path, self._data, private=True)
-        self._remember(self._data, store.signature(self.path))
+        try:
+            return self._file.content()
+        except _UNREADABLE as exc:  # the first read only: later ones keep the tokens
+            raise TokenError("{}: unreadable ({})".format(self.path, exc))
 
     @property
     def owner(self):
@@ -94,7 +76,7 @@ class TokenStore:
         token = compat.token_hex(TOKEN_BYTES)
         data["tokens"].append({"name": name, "hash": compat.sha256_hex(token),
                                "created_at": compat.iso(compat.now_us())})
-        self._save()
+        self._file.write(data)
         return token
 
     def revoke(self, name):
@@ -103,7 +85,7 @@ class TokenStore:
         if len(kept) == len(data["tokens"]):
             raise TokenError("no token named '{}'".format(name))
         data["tokens"] = kept
-        self._save()
+        self._file.write(data)
 
     def validate(self, token):
         """The owning user for a valid token, else None. Every stored hash is

@@ -18,10 +18,9 @@ The layout follows Hono's Tenant, Device Registration and Credentials APIs:
           "secrets": [{"hash-function": "sha-256", "salt": "...", "pwd-hash": "...",
                        "not-before": "2026-01-01T00:00:00+00:00", "not-after": null}]}]}}
 """
-import time
-
 from ugate import HONO_REGISTRY
 from ugate.base import compat, log, store
+from ugate.base.watched import WatchedFile
 from ugate.config import ConfigError
 from ugate.sources.hono import passwords
 
@@ -191,46 +190,34 @@ def empty():
     return {"tenants": {}, "devices": {}, "credentials": {}}
 
 
+def _read(path):
+    """The registry file, checked; an empty registry when there is none."""
+    try:
+        data = store.read_json(path, None)
+    except ValueError:  # UnicodeError is a ValueError
+        raise RegistryError("{}: not valid JSON".format(path))
+    try:
+        return validate(data if data is not None else empty())
+    except RegistryError as exc:
+        raise RegistryError("{}: {}".format(path, exc))
+
+
+def _bad_edit(exc):
+    _log.error("{}; keeping the registry loaded before".format(exc))
+
+
 class Registry:
     def __init__(self, config_dir):
         self.path = store.join(config_dir, HONO_REGISTRY)
-        self._signature = None
-        self._data = None
+        self._file = WatchedFile(self.path, _read, RegistryError, _bad_edit)
 
     def load(self):
         """Read and check the file now; RegistryError when it is bad."""
-        signature = store.signature(self.path)
-        try:
-            data = store.read_json(self.path, None)
-        except (ValueError, UnicodeError):
-            raise RegistryError("{}: not valid JSON".format(self.path))
-        try:
-            self._data = validate(data if data is not None else empty())
-        except RegistryError as exc:
-            raise RegistryError("{}: {}".format(self.path, exc))
-        self._signature = signature
-        return self._data
+        return self._file.read()
 
     @property
     def data(self):
-        if self._data is None:
-            return self.load()
-        signature = store.signature(self.path)
-        # Modification times may have whole-second resolution: a file
-        # written in the last two seconds is read again, in case it changed
-        # again unseen.
-        if signature != self._signature or signature is not None and \
-                time.time() - signature[0] < 2:
-            try:
-                self.load()
-            except RegistryError as exc:
-                self._signature = signature  # logged once per edit
-                _log.error("{}; keeping the registry loaded before".format(exc))
-        return self._data
-
-    def save(self):
-        store.write_json(self.path, self._data, private=True)
-        self._signature = store.signature(self.path)
+        return self._file.content()
 
     # Lookups.
 
@@ -267,9 +254,9 @@ class Registry:
 
     # Changes (the CLI): each checks the whole registry before saving.
 
-    def _commit(self):
-        validate(self._data)
-        self.save()
+    def _commit(self, data):
+        validate(data)
+        self._file.write(data)
 
     def set_tenant(self, tenant_id, enabled=True, max_ttd=None, max_ttl=None, adapter_enabled=None):
         data = self.load()
@@ -281,7 +268,7 @@ class Registry:
             tenant.setdefault("resource-limits", {})["max-ttl"] = max_ttl
         if adapter_enabled is not None:
             tenant["adapters"] = [{"type": ADAPTER_TYPE, "enabled": adapter_enabled}]
-        self._commit()
+        self._commit(data)
 
     def set_device(self, tenant_id, device_id, enabled=True, via=None, defaults=None):
         data = self.load()
@@ -293,7 +280,7 @@ class Registry:
             device["via"] = via
         if defaults is not None:
             device["defaults"] = defaults
-        self._commit()
+        self._commit(data)
 
     def add_secret(self, tenant_id, device_id, auth_id, secret):
         """Add `secret` to the credentials `auth_id` (created for
@@ -313,7 +300,7 @@ class Registry:
         elif cred["device-id"] != device_id:
             raise RegistryError("auth-id {} belongs to device {}".format(auth_id, cred["device-id"]))
         cred["secrets"].append(secret)
-        self._commit()
+        self._commit(data)
 
     def remove(self, tenant_id, device_id=None, auth_id=None):
         """Remove credentials (auth_id), a device and its credentials
@@ -336,7 +323,7 @@ class Registry:
                 raise RegistryError("no tenant {}".format(tenant_id))
             for section in ("tenants", "devices", "credentials"):
                 data.get(section, {}).pop(tenant_id, None)
-        self._commit()
+        self._commit(data)
 
 
 def _credential(data, tenant_id, auth_id):
