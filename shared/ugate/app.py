@@ -9,6 +9,7 @@ import sys
 
 from ugate import config as config_mod
 from ugate.base import log, store
+from ugate.base.backoff import Backoff
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
@@ -144,16 +145,15 @@ async def supervised(start, hub, retry_max=60):
     """Run the background task `start(hub)` while the gateway runs: one that
     fails (a bug, MemoryError on a board) is logged and started again after
     a pause that doubles up to `retry_max` seconds, never silently lost."""
-    delay = 1
+    backoff = Backoff(1, retry_max)
     while True:
         try:
             await start(hub)
             return
         except Exception as exc:  # CancelledError is not an Exception: stopping still works
             _log.error("background task {} failed: {!r}; restarting in {} s".format(
-                getattr(start, "__name__", "?"), exc, delay))
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, retry_max)
+                getattr(start, "__name__", "?"), exc, backoff.delay))
+        await backoff.wait()
 
 
 async def serve(hub, app):

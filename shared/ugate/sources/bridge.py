@@ -18,6 +18,7 @@ import asyncio
 import json
 
 from ugate.base import compat, log, store
+from ugate.base.backoff import Backoff
 from ugate.hub.commands import Command, CommandResponse, DeviceUnavailable
 from ugate.hub.states import slugify
 from ugate.sources import sensors
@@ -74,7 +75,7 @@ class Port:
 
     async def run(self):
         """Open, read until the port fails, wait, reopen: forever."""
-        delay = self.retry_initial
+        backoff = Backoff(self.retry_initial, self.retry_max)
         while True:
             try:
                 reader, writer = await asyncio.wait_for(self._open(), self.open_timeout)
@@ -97,9 +98,8 @@ class Port:
                     self._writer = None
                     await _close(writer)
                 if self.lines_read > lines_before:
-                    delay = self.retry_initial  # it delivered lines: retry soon
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.retry_max)
+                    backoff.reset()  # it delivered lines: retry soon
+            await backoff.wait()
 
     async def _open(self):
         name = self.name
