@@ -9,8 +9,9 @@ import json
 import os
 import sys
 
+from ugate.base import dates
 from ugate.sources.hono import passwords
-from ugate.sources.hono.registry import Registry, RegistryError, parse_iso
+from ugate.sources.hono.registry import Registry, RegistryError
 
 #: Hono's demo: tenant DEFAULT_TENANT, device 4711 (sensor1 / hono-secret),
 #: gateway gw-1 (gw1 / gw-secret) and device 4712 behind it.
@@ -35,7 +36,7 @@ def secret(password, function, not_before=None, not_after=None):
     for key, value in (("not-before", not_before), ("not-after", not_after)):
         if value is not None:
             try:
-                parse_iso(value)
+                dates.parse(value)
             except ValueError as exc:
                 raise RegistryError("--{}: {}".format(key, exc))
             s[key] = value

@@ -52,18 +52,6 @@ def now_us():
     return _time_ns() // 1000 + EPOCH_OFFSET * 1000000
 
 
-def iso(us):
-    """ISO 8601 in UTC with microseconds and offset, as Home Assistant writes it."""
-    t = time.gmtime(us // 1000000 - EPOCH_OFFSET)
-    return "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:06d}+00:00".format(
-        t[0], t[1], t[2], t[3], t[4], t[5], us % 1000000)
-
-
-def epoch_float(us):
-    """Seconds since 1970 as a float (the WebSocket API's compressed states)."""
-    return us / 1000000
-
-
 def random_bytes(n):
     return os.urandom(n)
 

@@ -4,7 +4,7 @@
 import os
 import sys
 
-from ugate.base import compat
+from ugate.base import compat, dates
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
@@ -21,7 +21,7 @@ class Log:
     def _write(self, level, label, msg):
         if level < Log.level:
             return
-        line = "{} {} {}: {}\n".format(compat.iso(compat.now_us())[:23], label, self.name, msg)
+        line = "{} {} {}: {}\n".format(dates.iso(compat.now_us())[:23], label, self.name, msg)
         try:
             sys.stderr.write(line)
         except Exception:  # a closed stderr must not stop the gateway

@@ -9,7 +9,7 @@ one client address bans it: that request still gets its 401, every later one
 """
 from microdot import Response
 
-from ugate.base import compat, ipnet, log, store
+from ugate.base import compat, dates, ipnet, log, store
 from ugate.http import banfile
 from ugate.http.server import remote
 
@@ -108,7 +108,7 @@ class IpBan:
         self.bans[key] = address
         _log.warning("Banned IP {} for too many login attempts".format(address))
         try:
-            store.append(self.path, banfile.entry(address, compat.iso(compat.now_us())))
+            store.append(self.path, banfile.entry(address, dates.iso(compat.now_us())))
         except OSError as exc:
             _log.error("cannot save the ban of {} to {}: {}".format(address, self.path, exc))
         self._notify(NOTIFICATION_BAN, "Banning IP address",

@@ -11,14 +11,7 @@ comments, `{}` or an empty entry). Text outside it makes the whole file
 broken (BanFileError), as a YAML parser would refuse it; an entry that parses
 but is not a ban (bad address, bad time, unknown field) is only skipped.
 """
-import re
-
-from ugate.base import ipnet
-
-# Home Assistant accepts any datetime; these are the forms it writes or
-# documents: '2016-11-16T19:20:03' and '2024-01-01T12:00:00.123456+00:00'.
-_DATETIME = re.compile(
-    r"^\d\d\d\d-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
+from ugate.base import dates, ipnet
 
 
 class BanFileError(ValueError):
@@ -115,6 +108,11 @@ def check(address, fields):
     for name, value in fields.items():
         if name != "banned_at":
             raise ValueError("unknown field '{}'".format(name))
-        if value is not None and not _DATETIME.match(value):
-            raise ValueError("banned_at is not a date and time: {!r}".format(value))
+        if value is not None:
+            # Home Assistant takes any datetime; it writes
+            # '2024-01-01T12:00:00.123456+00:00' and documents '2016-11-16T19:20:03'.
+            try:
+                dates.parse(value, offset_required=False)
+            except ValueError:
+                raise ValueError("banned_at is not a date and time: {!r}".format(value))
     return address

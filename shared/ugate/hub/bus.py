@@ -5,7 +5,7 @@ Listeners are plain callables run inline, so they must not block: network
 consumers put what they hear in a `BoundedQueue` and send it from their own
 task.
 """
-from ugate.base import compat, log
+from ugate.base import compat, dates, log
 
 _log = log.get("bus")
 
@@ -34,7 +34,7 @@ class Event:
     def as_dict(self):
         return compat.OrderedDict([
             ("event_type", self.event_type), ("data", self.data), ("origin", self.origin),
-            ("time_fired", compat.iso(self.time_fired)), ("context", self.context.as_dict())])
+            ("time_fired", dates.iso(self.time_fired)), ("context", self.context.as_dict())])
 
 
 class Bus:

@@ -21,7 +21,7 @@ import asyncio
 import json
 import os
 
-from ugate.base import compat, log, store
+from ugate.base import compat, dates, log, store
 from ugate.hub import TELEMETRY_EVENT
 
 _log = log.get("messages")
@@ -75,7 +75,7 @@ class Message:
             d["ttd"] = self.ttd
         if self.ttl is not None:
             d["ttl"] = self.ttl * 1000
-        d["creation-time"] = compat.iso(self.created)
+        d["creation-time"] = dates.iso(self.created)
         d["orig_adapter"] = self.orig_adapter
         d["orig_address"] = self.orig_address
         d["application-properties"] = self.properties

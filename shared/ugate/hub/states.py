@@ -4,7 +4,7 @@
 `last_updated` when the state or the attributes change, `last_reported` on
 every write. Only a change fires `state_changed`.
 """
-from ugate.base import compat
+from ugate.base import compat, dates
 from ugate.hub.bus import Context
 
 MAX_STATE_LENGTH = 255
@@ -78,9 +78,9 @@ class State:
     def as_dict(self):
         return compat.OrderedDict([
             ("entity_id", self.entity_id), ("state", self.state), ("attributes", self.attributes),
-            ("last_changed", compat.iso(self.last_changed)),
-            ("last_reported", compat.iso(self.last_reported)),
-            ("last_updated", compat.iso(self.last_updated)), ("context", self.context.as_dict())])
+            ("last_changed", dates.iso(self.last_changed)),
+            ("last_reported", dates.iso(self.last_reported)),
+            ("last_updated", dates.iso(self.last_updated)), ("context", self.context.as_dict())])
 
 
 def _change(entity_id, old, new):

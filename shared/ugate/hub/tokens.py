@@ -7,7 +7,7 @@ token created while the gateway runs works at once. A file that turns
 unreadable while the gateway runs (a hand edit gone wrong) is logged and the
 tokens read before are kept: the owner is neither locked out nor banned.
 """
-from ugate.base import compat, log, store
+from ugate.base import compat, dates, log, store
 from ugate.base.watched import WatchedFile
 
 _log = log.get("tokens")
@@ -75,7 +75,7 @@ class TokenStore:
                              else "a token needs a name")
         token = compat.token_hex(TOKEN_BYTES)
         data["tokens"].append({"name": name, "hash": compat.sha256_hex(token),
-                               "created_at": compat.iso(compat.now_us())})
+                               "created_at": dates.iso(compat.now_us())})
         self._file.write(data)
         return token
 

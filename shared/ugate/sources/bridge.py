@@ -17,7 +17,7 @@ DeviceUnavailable, not a bad request.
 import asyncio
 import json
 
-from ugate.base import compat, log, store
+from ugate.base import compat, dates, log, store
 from ugate.base.backoff import Backoff
 from ugate.hub.commands import Command, CommandResponse, DeviceUnavailable
 from ugate.hub.states import slugify
@@ -70,7 +70,7 @@ class Port:
         s["lines_read"] = self.lines_read
         s["lines_rejected"] = self.lines_rejected
         s["last_rejected"] = self.last_rejected
-        s["last_line_at"] = compat.iso(self.last_line_at) if self.last_line_at else None
+        s["last_line_at"] = dates.iso(self.last_line_at) if self.last_line_at else None
         return s
 
     async def run(self):

@@ -13,7 +13,7 @@ import json
 from microdot import Request, Response
 from microdot.websocket import WebSocket, WebSocketError
 
-from ugate.base import compat, jsonstream, log
+from ugate.base import compat, dates, jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
 from ugate.faces.homeassistant.rest import config_dict
@@ -290,9 +290,9 @@ def compressed_state(state):
     d["s"] = state.state
     d["a"] = state.attributes
     d["c"] = compressed_context(state.context)
-    d["lc"] = compat.epoch_float(state.last_changed)
+    d["lc"] = dates.epoch_float(state.last_changed)
     if state.last_updated != state.last_changed:
-        d["lu"] = compat.epoch_float(state.last_updated)
+        d["lu"] = dates.epoch_float(state.last_updated)
     return d
 
 
@@ -304,9 +304,9 @@ def state_diff(old, new, state):
     if old["state"] != new["state"]:
         plus["s"] = new["state"]
     if old["last_changed"] != new["last_changed"]:
-        plus["lc"] = compat.epoch_float(state.last_changed)
+        plus["lc"] = dates.epoch_float(state.last_changed)
     elif old["last_updated"] != new["last_updated"]:
-        plus["lu"] = compat.epoch_float(state.last_updated)
+        plus["lu"] = dates.epoch_float(state.last_updated)
     old_ctx, new_ctx = old["context"], new["context"]
     ctx = OrderedDict()
     for key in ("parent_id", "user_id"):

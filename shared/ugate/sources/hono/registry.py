@@ -19,7 +19,7 @@ The layout follows Hono's Tenant, Device Registration and Credentials APIs:
                        "not-before": "2026-01-01T00:00:00+00:00", "not-after": null}]}]}}
 """
 from ugate import HONO_REGISTRY
-from ugate.base import compat, log, store
+from ugate.base import compat, dates, log, store
 from ugate.base.watched import WatchedFile
 from ugate.config import ConfigError
 from ugate.sources.hono import passwords
@@ -33,44 +33,6 @@ DEFAULT_MAX_TTD = 60
 
 class RegistryError(ConfigError):
     """A bad registry: stops the start like a bad config.json."""
-
-
-def _days(y, m, d):
-    """Days from 1970-01-01 to the date (proleptic Gregorian)."""
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-def parse_iso(text):
-    """ISO 8601 with an offset ('2026-01-01T00:00:00Z', '...+02:00',
-    fractions allowed) -> microseconds since 1970; ValueError otherwise."""
-    t = text.strip() if isinstance(text, str) else ""
-    if len(t) < 20 or t[4] != "-" or t[7] != "-" or t[10] not in "Tt " or t[13] != ":" or t[16] != ":":
-        raise ValueError("not an ISO 8601 date and time with offset")
-    rest = t[19:]
-    us = 0
-    if rest[:1] == ".":
-        end = 1
-        while end < len(rest) and "0" <= rest[end] <= "9":
-            end += 1
-        frac = rest[1:end]
-        us = int((frac + "000000")[:6]) if frac else 0
-        rest = rest[end:]
-    if rest in ("Z", "z"):
-        offset = 0
-    elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
-        offset = (int(rest[1:3]) * 60 + int(rest[4:6])) * (1 if rest[0] == "+" else -1)
-    else:
-        raise ValueError("not an ISO 8601 date and time with offset")
-    y, mo, d, h, mi, s = (int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]),
-                          int(t[14:16]), int(t[17:19]))
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 61):
-        raise ValueError("date or time out of range")
-    seconds = _days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset * 60
-    return seconds * 1000000 + us
 
 
 # Checks of one entry each; `where` names the entry in the message.
@@ -139,7 +101,7 @@ def _check_secret(secret, where):
     for key in ("not-before", "not-after"):
         if secret.get(key) is not None:
             try:
-                parse_iso(secret[key])
+                dates.parse(secret[key])
             except ValueError as exc:
                 _fail(where + "." + key, str(exc))
 
@@ -245,9 +207,9 @@ class Registry:
         for secret in cred["secrets"]:
             if secret.get("enabled") is False:
                 continue
-            if secret.get("not-before") and parse_iso(secret["not-before"]) > now:
+            if secret.get("not-before") and dates.parse(secret["not-before"]) > now:
                 continue
-            if secret.get("not-after") and parse_iso(secret["not-after"]) < now:
+            if secret.get("not-after") and dates.parse(secret["not-after"]) < now:
                 continue
             ok = await passwords.matches(secret, password) or ok
         return cred["device-id"] if ok else None
