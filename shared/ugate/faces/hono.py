@@ -15,7 +15,8 @@ from microdot import Response
 from ugate.base import compat
 from ugate.http import url
 from ugate.http.auth import requires_auth
-from ugate.http.server import json_error, remote
+from ugate.http.responses import json_error
+from ugate.http.server import remote
 from ugate.http.sse import EventStreamBody, frame
 from ugate.hub.commands import Command, DeviceUnavailable
 from ugate.hub.messages import OUTCOMES, Receiver

@@ -2,8 +2,9 @@
 the scheme spelled exactly so. Routes that need a user are wrapped in
 `requires_auth`; a failure answers 401 and is reported to the app, where the
 ban layer counts it."""
-from microdot import Response
 from microdot.helpers import wraps  # functools.wraps, or a no-op on MicroPython
+
+from ugate.http.responses import error_response
 
 
 def bearer_token(request):
@@ -15,7 +16,7 @@ def bearer_token(request):
 
 def unauthorized(request):
     request.app.login_failed(request)
-    return Response("401: Unauthorized", 401, {"Content-Type": "text/plain"})
+    return error_response(401)
 
 
 def requires_auth(tokens):

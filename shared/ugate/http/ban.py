@@ -7,10 +7,9 @@ one client address bans it: that request still gets its 401, every later one
 `<config_dir>/ip_bans.yaml` and reloaded at start. Addresses in
 `trusted_networks` are never banned.
 """
-from microdot import Response
-
 from ugate.base import compat, dates, ipnet, log, store
 from ugate.http import banfile
+from ugate.http.responses import error_response
 from ugate.http.server import remote
 
 _log = log.get("http.ban")
@@ -69,7 +68,7 @@ class IpBan:
 
     async def before(self, request):
         if self.bans and _key(remote(request)) in self.bans:
-            return Response("403: Forbidden", 403, {"Content-Type": "text/plain"})
+            return error_response(403)
         return None
 
     def after(self, request, response):

@@ -5,16 +5,11 @@ this one (bans, login notifications). Each refusal is a 400 with a warning
 that says what the proxy sent, because reverse-proxy 400s are otherwise hard
 to diagnose.
 """
-from microdot import Response
-
 from ugate.base import ipnet, log
+from ugate.http.responses import error_response
 from ugate.http.server import header_count
 
 _log = log.get("http.forwarded")
-
-
-def _bad_request():
-    return Response("400: Bad Request", 400, {"Content-Type": "text/plain"})
 
 
 class Forwarded:
@@ -31,7 +26,7 @@ class Forwarded:
         if problem:
             _log.warning("400 for {} {} from {}: {}".format(
                 request.method, request.path, peer, problem))
-            return _bad_request()
+            return error_response(400)
         return None
 
     def _client(self, request, peer, forwarded_for):

@@ -8,45 +8,14 @@ same order after it. `after` sees every response, with request None for one
 that could not be parsed (400).
 """
 import asyncio
-import json
 
 from microdot import Microdot, Request, Response
 
-from ugate.base import jsonstream, log
-from ugate.base.compat import OrderedDict
+from ugate.base import log
 from ugate.http.headers import SECURITY_HEADERS
+from ugate.http.responses import REASONS, error_response
 
 _log = log.get("http")
-
-
-REASONS = {
-    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 304: "Not Modified",
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large",
-    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
-}
-
-
-def json_response(obj, status=200, headers=None):
-    """A JSON response; OrderedDicts keep Home Assistant's field order. `obj`
-    may also be an iterator of JSON text chunks (`ugate.base.jsonstream`), sent as
-    produced."""
-    res = Response(jsonstream.gathered(obj) if hasattr(obj, "__next__") else json.dumps(obj),
-                   status, headers)
-    res.headers["Content-Type"] = "application/json"
-    return res
-
-
-def json_message(message, status=200):
-    return json_response(OrderedDict([("message", message)]), status)
-
-
-def json_error(status, message):
-    """Hono's error answer, `{"error": message}`; a 503 says when to retry."""
-    res = json_response({"error": message}, status)
-    if status == 503:
-        res.headers["Retry-After"] = "2"
-    return res
 
 
 def remote(request):
@@ -149,6 +118,10 @@ class Server(Microdot):
         #: and for each successful WebSocket login; the ban layer counts them.
         self.on_login_failure = []
         self.on_login_success = []
+        # Home Assistant's web server (aiohttp) answers unknown paths and
+        # methods with plain text and, for 405, the methods the path takes.
+        self.errorhandler(404)(_not_found)
+        self.errorhandler(405)(self._method_not_allowed)
 
     def set_limits(self, max_body_bytes, max_header_line, max_connections, idle_timeout):
         Request.max_content_length = max_body_bytes
@@ -157,6 +130,17 @@ class Server(Microdot):
         Request.max_readline = max_header_line
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
+
+    async def _method_not_allowed(self, request):
+        methods = []
+        for route_methods, pattern, _, _, _ in self.url_map:
+            if pattern.match(request.path) is not None:
+                methods.extend(route_methods)
+        if "GET" in methods:
+            methods.append("HEAD")
+        res = error_response(405)
+        res.headers["Allow"] = ",".join(sorted(methods))
+        return res
 
     def login_failed(self, request):
         for callback in self.on_login_failure:
@@ -217,6 +201,10 @@ class Server(Microdot):
             for layer in self.layers:
                 layer.after(req, res)
         return res
+
+
+async def _not_found(request):
+    return error_response(404)
 
 
 _REFUSED = ("HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"

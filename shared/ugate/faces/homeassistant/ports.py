@@ -1,7 +1,7 @@
 """`GET /api/ugate/ports`: the state of each serial and radio port (see
 `ugate.sources.bridge`), so an owner can tell an unplugged stick from a quiet one."""
 from ugate.http.auth import requires_auth
-from ugate.http.server import json_response
+from ugate.http.responses import json_response
 
 
 def setup(app, hub):

@@ -1,12 +1,10 @@
 """Home Assistant's REST API (ha-api.md section 1)."""
 import json
 
-from microdot import Response
-
 from ugate.base import jsonstream
 from ugate.base.compat import OrderedDict
 from ugate.http.auth import requires_auth
-from ugate.http.server import json_message, json_response
+from ugate.http.responses import json_message, json_response
 from ugate.hub.bus import Context
 from ugate.hub.states import InvalidEntityId, InvalidState, TooManyEntities, valid_entity_id
 
@@ -64,30 +62,8 @@ def request_context(request):
     return Context(user_id=request.g.user.id)
 
 
-def allowed_methods(app, path):
-    methods = []
-    for route_methods, pattern, _, _, _ in app.url_map:
-        if pattern.match(path) is not None:
-            methods.extend(route_methods)
-    if "GET" in methods:
-        methods.append("HEAD")
-    return sorted(methods)
-
-
 def setup(app, hub):
     auth = requires_auth(hub.tokens)
-
-    # Home Assistant's web server (aiohttp) answers unknown paths and methods
-    # with plain text and, for 405, the methods the path takes.
-    @app.errorhandler(404)
-    async def not_found(request):
-        return Response("404: Not Found", 404, {"Content-Type": "text/plain"})
-
-    @app.errorhandler(405)
-    async def method_not_allowed(request):
-        return Response("405: Method Not Allowed", 405,
-                        {"Content-Type": "text/plain",
-                         "Allow": ",".join(allowed_methods(app, request.path))})
 
     @app.get("/api/")
     @auth

@@ -1,22 +1,14 @@
 """Home Assistant's service endpoints: `GET /api/services` lists what
 `hub.services` offers, `POST /api/services/<domain>/<service>` calls it and
 answers with the states the call changed (HA's APIDomainServicesView)."""
-from microdot import Response
-
 from ugate.base import log
 from ugate.faces.homeassistant.rest import parse_json_body, request_context
 from ugate.http.auth import requires_auth
-from ugate.http.server import json_message, json_response
+from ugate.http.responses import error_response, json_message, json_response
 from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
 from ugate.hub.commands import DeviceUnavailable
 
 _log = log.get("api.services")
-
-
-def bad_request():
-    """Home Assistant answers an unknown service or unusable data with a bare
-    HTTPBadRequest: 400 and a plain text body."""
-    return Response("400: Bad Request", 400, {"Content-Type": "text/plain"})
 
 
 def setup(app, hub):
@@ -39,10 +31,12 @@ def setup(app, hub):
         try:
             supports = hub.services.get(domain, service).supports_response
         except ServiceNotFound:
+            # Home Assistant answers an unknown service or unusable data
+            # with a bare HTTPBadRequest.
             _log.info("call of unknown service {}.{}".format(domain, service))
-            return bad_request()
+            return error_response(400)
         if not isinstance(data, dict):
-            return bad_request()
+            return error_response(400)
         response_requested = "return_response" in request.args
         if response_requested and supports == RESPONSE_NONE:
             return json_message("Service does not support responses. "
@@ -64,7 +58,7 @@ def setup(app, hub):
             result = await hub.services.call(domain, service, data, context)
         except ValueError as exc:  # the service refused the data (HA: vol.Invalid)
             _log.info("{}.{} refused its data: {}".format(domain, service, exc))
-            return bad_request()
+            return error_response(400)
         except DeviceUnavailable as exc:  # the caller did nothing wrong: the device is out of reach
             _log.warning("{}.{}: {}".format(domain, service, exc))
             return json_message(str(exc), 503)

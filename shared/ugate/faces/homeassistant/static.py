@@ -7,6 +7,7 @@ import os
 from microdot import Response
 
 from ugate.base import store
+from ugate.http.responses import error_response
 from ugate.http.url import unquote
 
 URL_PREFIX = "/local/"
@@ -54,20 +55,16 @@ def setup(app, hub):
     async def local_file(request, path):
         parts = safe_parts(path)
         if parts is None:
-            return _not_found()
+            return error_response(404)
         filename = store.join(root, *parts)
         try:
             st = os.stat(filename)
         except OSError:
-            return _not_found()
+            return error_response(404)
         if st[0] & _S_IFMT != _S_IFREG:
-            return _not_found()  # a folder or a device, not a file
+            return error_response(404)  # a folder or a device, not a file
         headers = {"Content-Type": content_type(parts[-1]), "Cache-Control": CACHE_CONTROL,
                    "Content-Length": str(st[6])}
         if request.method == "HEAD":
             return Response(b"", headers=headers)  # no file left open for a body never sent
         return Response(open(filename, "rb"), headers=headers)
-
-
-def _not_found():
-    return Response("404: Not Found", 404, {"Content-Type": "text/plain"})

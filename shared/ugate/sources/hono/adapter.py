@@ -21,7 +21,7 @@ from microdot import Response
 
 from ugate.base import compat
 from ugate.http import url
-from ugate.http.server import json_error
+from ugate.http.responses import json_error
 from ugate.hub.commands import CommandResponse
 from ugate.hub.messages import ACCEPTED, EVENT, REJECTED, RELEASED, TELEMETRY, Message, NoConsumer, StoreFull
 from ugate.hub.states import slugify
