@@ -99,6 +99,3 @@ class Networks:
             if v == version and (n >> (bits - plen)) == (net >> (bits - plen)):
                 return True
         return False
-
-    def __len__(self):
-        return len(self.nets)

@@ -105,9 +105,6 @@ class StateMachine:
     def all(self):
         return sorted(self._states.values(), key=lambda s: s.entity_id)
 
-    def __len__(self):
-        return len(self._states)
-
     def set(self, entity_id, new_state, attributes=None, force_update=False, context=None):
         """Write a state; returns (state, created). Fires `state_changed`
         when something changed."""

@@ -22,11 +22,9 @@ class TokenError(ValueError):
 
 
 class User:
-    def __init__(self, id, name, is_owner=True):
+    def __init__(self, id, name):
         self.id = id
         self.name = name
-        self.is_owner = is_owner
-        self.is_admin = True
 
 
 def _read(path):
