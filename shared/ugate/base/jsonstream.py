@@ -5,12 +5,37 @@ one item at a time always fits."""
 import json
 
 
+class Streamed:
+    """An object too large to build as one string (e.g. a message holding
+    many states): `head` is the object with None in its last field, whose
+    JSON the iterator `tail` yields instead, a piece at a time."""
+
+    def __init__(self, head, tail):
+        self.head = head
+        self.tail = tail
+
+    def __iter__(self):
+        yield json.dumps(self.head)[:-len("null}")]
+        yield from self.tail
+        yield "}"
+
+
+def pieces(value, encode=json.dumps):
+    """The JSON text of `value` as pieces: a Streamed one's, else one."""
+    return value if isinstance(value, Streamed) else (encode(value),)
+
+
 def array(items, encode=json.dumps):
-    """The JSON text of a list, as one chunk per item (with its separator);
-    `items` may be a generator, so each is built only when written."""
+    """The JSON text of a list, as one chunk per item (with its separator),
+    a Streamed item as its pieces; `items` may be a generator, so each is
+    built only when written."""
     sep = "["
     for item in items:
-        yield sep + encode(item)
+        if isinstance(item, Streamed):
+            yield sep
+            yield from item
+        else:
+            yield sep + encode(item)
         sep = ","
     yield "[]" if sep == "[" else "]"
 
