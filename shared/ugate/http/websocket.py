@@ -12,15 +12,12 @@ class MessageStream(WebSocket):
 
     Microdot refuses fragmented messages and reads the frame header with
     `read(2)`, which may return one byte on CPython; here every part of a
-    frame is read exactly, fragments are joined up to `max_message_bytes`
-    and sends are serialised (the reader answers pings while the writer
-    task sends, and MicroPython allows one writer per socket at a time).
+    frame is read exactly, fragments are joined up to the largest request
+    body (`Request.max_body_length`) and sends are serialised (the reader
+    answers pings while the writer task sends, and MicroPython allows one
+    writer per socket at a time).
     """
 
-    #: Largest message a client may send (fragments added up); a bigger one
-    #: ends the connection. None: as large as a request body may be
-    #: (`limits.max_body_bytes`, small on a board).
-    max_message_bytes = None
     #: A text sent as pieces (`send_text`) goes out in frames of about this
     #: size: a message larger than that is fragmented, never built whole.
     frame_bytes = 2048
@@ -78,10 +75,11 @@ class MessageStream(WebSocket):
 
     async def receive_message(self, limit=None):
         """The next data message as (opcode, payload), opcode TEXT or BINARY,
-        at most `limit` bytes (default: max_message_bytes). Pings are answered
+        at most `limit` bytes (default: as large as a request body may be,
+        `limits.max_body_bytes`, small on a board). Pings are answered
         on the way; WebSocketError when the client closes or breaks the
         protocol, EOFError when the socket ends."""
-        limit = limit or self.max_message_bytes or Request.max_body_length
+        limit = limit or Request.max_body_length
         opcode = None
         parts = []
         size = 0
