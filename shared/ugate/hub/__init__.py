@@ -4,9 +4,9 @@ notifications, the command router and the message channel. It knows no HTTP,
 no source and no face."""
 from ugate import HA_VERSION, VERSION
 from ugate.base import log
-from ugate.base.compat import OrderedDict
-from ugate.hub.bus import Bus, Context
+from ugate.hub.bus import Bus
 from ugate.hub.commands import Commands
+from ugate.hub.services import Services
 from ugate.hub.states import StateMachine, slugify
 from ugate.hub.tokens import TokenStore
 
@@ -16,71 +16,6 @@ _log = log.get("hub")
 #: `device_id`, `payload`, a JSON object); the message channel hands it to
 #: the tenant's consumers as QoS 0 telemetry.
 TELEMETRY_EVENT = "ugate_telemetry"
-
-
-class ServiceNotFound(KeyError):
-    pass
-
-
-#: Whether a service answers with data (Home Assistant's SupportsResponse).
-RESPONSE_NONE = "none"
-RESPONSE_OPTIONAL = "optional"
-RESPONSE_ONLY = "only"
-
-
-class Service:
-    def __init__(self, domain, name, handler, description="", fields=None,
-                 supports_response=RESPONSE_NONE):
-        self.domain = domain
-        self.name = name
-        self.handler = handler
-        self.description = description
-        self.fields = fields or {}
-        self.supports_response = supports_response
-
-    def as_dict(self):
-        """Home Assistant's service description: `fields` maps each field
-        name to {"name", "description", "example", "required", "selector"...}."""
-        d = OrderedDict([("name", self.name), ("description", self.description),
-                         ("fields", self.fields)])
-        if self.supports_response != RESPONSE_NONE:
-            d["response"] = {"optional": self.supports_response == RESPONSE_OPTIONAL}
-        return d
-
-
-class Services:
-    """Actions the gateway offers (e.g. a command to a bridged device),
-    called through `/api/services/<domain>/<service>` and the WebSocket API."""
-
-    def __init__(self, bus):
-        self.bus = bus
-        self._services = {}
-
-    def register(self, domain, name, handler, description="", fields=None,
-                 supports_response=RESPONSE_NONE):
-        """`handler(data, context)` is a coroutine; it raises ValueError for
-        data it cannot use and may return a dict (the service response)."""
-        self._services[(domain, name)] = Service(domain, name, handler, description, fields,
-                                                 supports_response)
-
-    def get(self, domain, name):
-        service = self._services.get((domain, name))
-        if service is None:
-            raise ServiceNotFound("{}.{}".format(domain, name))
-        return service
-
-    def as_list(self):
-        domains = {}
-        for (domain, name), s in sorted(self._services.items()):
-            domains.setdefault(domain, {})[name] = s.as_dict()
-        return [OrderedDict([("domain", d), ("services", domains[d])]) for d in sorted(domains)]
-
-    async def call(self, domain, name, data, context=None):
-        service = self.get(domain, name)
-        context = context or Context()
-        self.bus.fire("call_service", {"domain": domain, "service": name, "service_data": data},
-                      context=context)
-        return await service.handler(data, context)
 
 
 class Hub:

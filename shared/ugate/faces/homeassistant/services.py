@@ -5,10 +5,18 @@ from ugate.base import log
 from ugate.faces.homeassistant.rest import parse_json_body, request_context
 from ugate.http.auth import requires_auth
 from ugate.http.responses import error_response, json_message, json_response
-from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
 from ugate.hub.commands import DeviceUnavailable
+from ugate.hub.services import RESPONSE_NOT_SUPPORTED, RESPONSE_REQUIRED, ServiceNotFound
 
 _log = log.get("api.services")
+
+
+#: What a refused call answers (see `Services.refusal`), Home Assistant's words.
+REFUSALS = {
+    RESPONSE_NOT_SUPPORTED: "Service does not support responses. Remove return_response from request.",
+    RESPONSE_REQUIRED: "Service call requires responses but caller did not ask for responses. "
+                       "Add ?return_response to query parameters.",
+}
 
 
 def setup(app, hub):
@@ -28,8 +36,9 @@ def setup(app, hub):
             return json_message("Data should be valid JSON.", 400)
         if data is None:
             data = {}
+        response_requested = "return_response" in request.args
         try:
-            supports = hub.services.get(domain, service).supports_response
+            refusal = hub.services.refusal(domain, service, response_requested)
         except ServiceNotFound:
             # Home Assistant answers an unknown service or unusable data
             # with a bare HTTPBadRequest.
@@ -37,13 +46,8 @@ def setup(app, hub):
             return error_response(400)
         if not isinstance(data, dict):
             return error_response(400)
-        response_requested = "return_response" in request.args
-        if response_requested and supports == RESPONSE_NONE:
-            return json_message("Service does not support responses. "
-                                "Remove return_response from request.", 400)
-        if not response_requested and supports == RESPONSE_ONLY:
-            return json_message("Service call requires responses but caller did not ask "
-                                "for responses. Add ?return_response to query parameters.", 400)
+        if refusal:
+            return json_message(REFUSALS[refusal], 400)
 
         context = request_context(request)
         changed = []

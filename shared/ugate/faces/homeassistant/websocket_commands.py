@@ -10,9 +10,9 @@ from ugate.base.compat import OrderedDict
 from ugate.base.jsonstream import Streamed
 from ugate.faces.homeassistant.compressed_state import added, entities_event
 from ugate.faces.homeassistant.rest import config_dict
-from ugate.hub import RESPONSE_NONE, RESPONSE_ONLY, ServiceNotFound
 from ugate.hub.bus import MATCH_ALL
 from ugate.hub.commands import DeviceUnavailable
+from ugate.hub.services import RESPONSE_NOT_SUPPORTED, RESPONSE_REQUIRED, ServiceNotFound
 from ugate.hub.states import valid_entity_id
 
 _log = log.get("api.websocket")
@@ -27,6 +27,13 @@ ERR_HOME_ASSISTANT_ERROR = "home_assistant_error"
 ERR_SERVICE_VALIDATION_ERROR = "service_validation_error"
 
 FEATURE_COALESCE_MESSAGES = "coalesce_messages"
+
+#: What a refused service call answers (see `Services.refusal`), Home Assistant's words.
+REFUSALS = {
+    RESPONSE_NOT_SUPPORTED: "An action which does not return responses can't be called with "
+                            "return_response=True.",
+    RESPONSE_REQUIRED: "The action requires responses and must be called with return_response=True.",
+}
 
 
 def result_message(msg_id, result=None):
@@ -143,20 +150,14 @@ async def call_service(conn, msg):
     context = conn.context()
     msg_id = msg["id"]
     try:
-        supports = conn.hub.services.get(domain, service).supports_response
+        refusal = conn.hub.services.refusal(domain, service, return_response)
     except ServiceNotFound:
         conn.send(error_message(msg_id, ERR_NOT_FOUND,
                                 "Service {}.{} not found.".format(domain, service)))
         return
-    refusal = None
-    if return_response and supports == RESPONSE_NONE:
-        refusal = ("An action which does not return responses can't be called with "
-                   "return_response=True.")
-    elif not return_response and supports == RESPONSE_ONLY:
-        refusal = "The action requires responses and must be called with return_response=True."
     if refusal:
         conn.send(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
-                                "Validation error: " + refusal))
+                                "Validation error: " + REFUSALS[refusal]))
         return
     try:
         response = await conn.hub.services.call(domain, service, data, context)
