@@ -8,68 +8,12 @@ import json
 
 from ugate import HONO_REGISTRY
 from ugate.base import compat, store
+from ugate.base.validation import (EXTRA, Invalid, boolean, integer, keys, list_of, number,
+                                   one_of, optional, section, string)
 
 
 class ConfigError(Exception):
     pass
-
-
-# Validators take (value, where) and return the normalised value or raise
-# ConfigError. `where` is the key's path for the message, e.g. 'limits.idle_timeout'.
-
-def _fail(where, expected, value):
-    raise ConfigError("key '{}': expected {}, got {}".format(where, expected, json.dumps(value)))
-
-
-def boolean(value, where):
-    if value is True or value is False:
-        return value
-    _fail(where, "true or false", value)
-
-
-def integer(lo=None, hi=None):
-    def check(value, where):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok and (lo is None or value >= lo) and (hi is None or value <= hi):
-            return value
-        if lo is not None and hi is not None:
-            _fail(where, "an integer from {} to {}".format(lo, hi), value)
-        _fail(where, "an integer >= {}".format(lo) if lo is not None else "an integer", value)
-    return check
-
-
-def number(value, where):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    _fail(where, "a number", value)
-
-
-def string(value, where):
-    if isinstance(value, str) and value:
-        return value
-    _fail(where, "a non-empty string", value)
-
-
-def one_of(*choices):
-    def check(value, where):
-        if value in choices:
-            return value
-        _fail(where, "one of " + ", ".join(choices), value)
-    return check
-
-
-def optional(check):
-    def wrapped(value, where):
-        return None if value is None else check(value, where)
-    return wrapped
-
-
-def list_of(check):
-    def wrapped(value, where):
-        if not isinstance(value, list):
-            _fail(where, "a list", value)
-        return [check(item, "{}[{}]".format(where, i)) for i, item in enumerate(value)]
-    return wrapped
 
 
 def ip_network(value, where):
@@ -77,17 +21,8 @@ def ip_network(value, where):
     try:
         ipnet.parse_network(value)
     except (ValueError, TypeError):
-        _fail(where, "an IP address or network like 192.168.1.0/24", value)
+        raise Invalid(where, "expected an IP address or network like 192.168.1.0/24", value)
     return value
-
-
-def section(schema):
-    """A nested object checked key by key against `schema`."""
-    def check(value, where):
-        if not isinstance(value, dict):
-            _fail(where, "an object", value)
-        return _check_keys(value, schema, where + ".")
-    return check
 
 
 #: Serial protocols and the baud rate their hardware speaks by default.
@@ -102,9 +37,9 @@ def port_address(value, where):
         colon = value.rfind(":")
         port = value[colon + 1:]
         if colon < 7 or not compat.digits(port) or not 0 < int(port) < 65536:
-            _fail(where, "tcp://host:port", value)
+            raise Invalid(where, "expected tcp://host:port", value)
     elif value.startswith("uart") and not compat.digits(value[4:]):
-        _fail(where, "uart followed by the UART number, like uart1", value)
+        raise Invalid(where, "expected uart followed by the UART number, like uart1", value)
     return value
 
 
@@ -120,12 +55,13 @@ SERIAL_PORT = {
 
 def serial_port(value, where):
     if not isinstance(value, dict):
-        _fail(where, "an object like {\"port\": \"/dev/ttyUSB0\", \"protocol\": \"mysensors\"}", value)
+        raise Invalid(where, "expected an object like {\"port\": \"/dev/ttyUSB0\", "
+                      "\"protocol\": \"mysensors\"}", value)
     common = {}
     options = {}
     for key in value:
         (common if key in SERIAL_PORT else options)[key] = value[key]
-    out = _check_keys(common, SERIAL_PORT, where + ".")
+    out = keys(common, SERIAL_PORT, where + ".")
     if out["baudrate"] is None:
         out["baudrate"] = BAUDRATES[out["protocol"]]
     out["options"] = options
@@ -212,23 +148,16 @@ SCHEMA = {
 }
 
 
-def _check_keys(data, schema, prefix):
-    out = {}
-    for key in data:
-        if key not in schema:
-            raise ConfigError("unknown key '{}{}'".format(prefix, key))
-    for key, (check, default) in schema.items():
-        # Defaults pass through the validator too, which copies lists and
-        # fills nested sections.
-        out[key] = check(data[key] if key in data else default, prefix + key)
-    return out
-
-
 def validate(data):
     """Check a parsed config object; returns it complete with defaults."""
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a JSON object")
-    conf = _check_keys(data, SCHEMA, "")
+    try:
+        conf = keys(data, SCHEMA)
+    except Invalid as exc:
+        if exc.problem == EXTRA:
+            raise ConfigError("unknown key '{}'".format(exc.where))
+        raise ConfigError("key '{}': {}, got {}".format(exc.where, exc.problem, json.dumps(exc.value)))
     if bool(conf["ssl_certificate"]) != bool(conf["ssl_key"]):
         raise ConfigError("keys 'ssl_certificate' and 'ssl_key' go together: set both or neither")
     if conf["use_x_forwarded_for"] and not conf["trusted_proxies"]:
@@ -263,5 +192,5 @@ def load(config_dir, overrides=None):
     except ConfigError as exc:
         raise ConfigError("{}: {}".format(path, exc))
     if conf["hono"] is None and store.exists(store.join(config_dir, HONO_REGISTRY)):
-        conf["hono"] = _check_keys({}, HONO, "hono.")  # on for the registry alone: the defaults
+        conf["hono"] = keys({}, HONO, "hono.")  # on for the registry alone: the defaults
     return conf

@@ -3,6 +3,7 @@ notifications ugate shows as `persistent_notification.<id>` states (the same
 ones the gateway raises itself through `hub.notify`)."""
 from ugate.base import compat
 from ugate.base.compat import OrderedDict
+from ugate.base.validation import MISSING, Invalid, known_keys, mapping
 
 
 def _text(key, name, description, required, example):
@@ -25,17 +26,13 @@ DISMISS_FIELDS = OrderedDict([
 
 
 def _fields(data, allowed, required):
-    """The service data as a dict of text values; ValueError names the
-    problem (unknown or missing field), as a service schema would."""
-    data = data or {}
-    if not isinstance(data, dict):
-        raise ValueError("service data should be a JSON object")
-    for key in data:
-        if key not in allowed:
-            raise ValueError("extra key not allowed: " + key)
+    """The service data as a dict of text values; Invalid names the problem
+    (unknown or missing field), as a service schema would."""
+    data = mapping(data or {}, "service data")
+    known_keys(data, allowed)
     for key in required:
         if data.get(key) is None:
-            raise ValueError("required key not provided: " + key)
+            raise Invalid(key, MISSING)
     return {k: str(v) for k, v in data.items() if v is not None}
 
 

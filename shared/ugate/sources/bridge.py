@@ -19,6 +19,7 @@ import json
 
 from ugate.base import compat, dates, log, store
 from ugate.base.backoff import Backoff
+from ugate.base.validation import MISSING, Invalid
 from ugate.hub.commands import Command, CommandResponse, DeviceUnavailable
 from ugate.hub.states import slugify
 from ugate.sources import sensors
@@ -272,9 +273,9 @@ class Bridge:
             entity_ids = [entity_ids]
         if not entity_ids or not isinstance(entity_ids, list) or \
                 not all(isinstance(e, str) for e in entity_ids):
-            raise ValueError("entity_id must be an entity id or a list of them")
+            raise Invalid("entity_id", "expected an entity id or a list of them", entity_ids)
         if "value" not in data:
-            raise ValueError("value is required")
+            raise Invalid("value", MISSING)
         payload = json.dumps(data["value"]).encode()
         for entity_id in entity_ids:
             state = self.hub.states.get(entity_id)

@@ -17,9 +17,10 @@ from microdot import Response
 from ugate.base import compat, jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
+from ugate.base.validation import EXTRA, MISSING, Invalid, known_keys
 from ugate.faces.homeassistant.websocket_commands import (
     COMMANDS, ERR_HOME_ASSISTANT_ERROR, ERR_ID_REUSE, ERR_INVALID_FORMAT, ERR_UNAUTHORIZED,
-    ERR_UNKNOWN_COMMAND, ERR_UNKNOWN_ERROR, InvalidFormat, error_message)
+    ERR_UNKNOWN_COMMAND, ERR_UNKNOWN_ERROR, error_message, field)
 from ugate.http.server import abort
 from ugate.http.websocket import MessageStream, WebSocketError
 from ugate.hub.bus import Context
@@ -46,23 +47,33 @@ class LimitReached(Exception):
     """A command would take more than a client may hold."""
 
 
-def auth_format_problem(msg):
-    """Why an auth message is malformed (HA's AUTH_MESSAGE_SCHEMA), or None."""
+def voluptuous(exc):
+    """An Invalid in the words of Home Assistant's schemas (voluptuous);
+    `where` None: a problem of the message as a whole."""
+    if exc.where is None:
+        return exc.problem
+    if exc.problem == EXTRA:
+        problem = "extra keys not allowed"
+    elif exc.problem == MISSING:
+        problem = exc.problem
+    else:
+        problem = exc.problem + " for dictionary value"
+    return "{} @ data['{}']".format(problem, exc.where)
+
+
+def check_auth_message(msg):
+    """Invalid unless `msg` fits HA's AUTH_MESSAGE_SCHEMA."""
     if not isinstance(msg, dict):
-        return "expected a dictionary"
-    for key in msg:
-        if key not in ("type", "access_token", "api_password"):
-            return "extra keys not allowed @ data['{}']".format(key)
+        raise Invalid(None, "expected a dictionary", msg)
+    known_keys(msg, ("type", "access_token", "api_password"))
     if "type" not in msg:
-        return "required key not provided @ data['type']"
+        raise Invalid("type", MISSING)
     if msg["type"] != "auth":
-        return "value must be one of ['auth'] for dictionary value @ data['type']"
+        raise Invalid("type", "value must be one of ['auth']", msg["type"])
     if "access_token" in msg and "api_password" in msg:
-        return "two or more values in the same group of exclusion 'auth' @ data[<auth>]"
+        raise Invalid(None, "two or more values in the same group of exclusion 'auth' @ data[<auth>]")
     for key in ("access_token", "api_password"):
-        if key in msg and not isinstance(msg[key], str):
-            return "expected str for dictionary value @ data['{}']".format(key)
-    return None
+        field(msg, key, str)
 
 
 class Connection:
@@ -159,9 +170,10 @@ class Connection:
             msg = json.loads(payload.decode())
         except (ValueError, RuntimeError):  # RuntimeError: nesting too deep
             return False
-        problem = auth_format_problem(msg)
-        if problem:
-            message = "Auth message incorrectly formatted: " + problem
+        try:
+            check_auth_message(msg)
+        except Invalid as exc:
+            message = "Auth message incorrectly formatted: " + voluptuous(exc)
             # repr: the text quotes client-chosen keys, which may hold newlines
             _log.warning("from {}: {!r}".format(self.request.g.remote, message))
             await ws.send(_typed("auth_invalid", "message", message))
@@ -235,8 +247,8 @@ class Connection:
             return
         try:
             await command(self, msg)
-        except InvalidFormat as exc:
-            self.send(error_message(msg_id, ERR_INVALID_FORMAT, str(exc)))
+        except Invalid as exc:
+            self.send(error_message(msg_id, ERR_INVALID_FORMAT, voluptuous(exc)))
         except LimitReached as exc:
             self.send(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
         except Exception as exc:

@@ -2,12 +2,13 @@
 what their answers look like, and the table `COMMANDS` that the connection
 (`ugate.faces.homeassistant.websocket`) dispatches on. A command is
 `async def (connection, msg)`: it answers through `connection.send` and
-raises InvalidFormat for fields that do not fit."""
+raises Invalid (`ugate.base.validation`) for fields that do not fit."""
 import json
 
 from ugate.base import jsonstream, log
 from ugate.base.compat import OrderedDict
 from ugate.base.jsonstream import Streamed
+from ugate.base.validation import MISSING, Invalid
 from ugate.faces.homeassistant.compressed_state import added, entities_event
 from ugate.faces.homeassistant.rest import config_dict
 from ugate.hub.bus import MATCH_ALL
@@ -49,10 +50,6 @@ def event_message(msg_id, event):
     return OrderedDict([("id", msg_id), ("type", "event"), ("event", event)])
 
 
-class InvalidFormat(ValueError):
-    """A command's fields do not fit; the text is voluptuous-style, as HA's."""
-
-
 _TYPE_NAMES = {str: "str", dict: "dict", int: "int", bool: "bool"}
 
 
@@ -60,12 +57,11 @@ def field(msg, key, kind, default=None, required=False):
     """`msg[key]` checked to be of `kind`; the default when absent."""
     if key not in msg:
         if required:
-            raise InvalidFormat("required key not provided @ data['{}']".format(key))
+            raise Invalid(key, MISSING)
         return default
     value = msg[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidFormat("expected {} for dictionary value @ data['{}']".format(
-            _TYPE_NAMES[kind], key))
+        raise Invalid(key, "expected " + _TYPE_NAMES[kind], value)
     return value
 
 
@@ -77,12 +73,12 @@ def entity_ids_field(msg):
     if isinstance(ids, str):
         ids = [i.strip() for i in ids.split(",") if i.strip()]
     if not isinstance(ids, list):
-        raise InvalidFormat("expected list for dictionary value @ data['entity_ids']")
+        raise Invalid("entity_ids", "expected list", ids)
     checked = set()
     for entity_id in ids:
         if not isinstance(entity_id, str) or not valid_entity_id(entity_id.lower()):
-            raise InvalidFormat("Entity ID {} is an invalid entity ID for dictionary value "
-                                "@ data['entity_ids']".format(json.dumps(entity_id)))
+            raise Invalid("entity_ids", "Entity ID {} is an invalid entity ID".format(
+                json.dumps(entity_id)), ids)
         checked.add(entity_id.lower())
     return checked or None
 

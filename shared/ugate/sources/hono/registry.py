@@ -20,6 +20,7 @@ The layout follows Hono's Tenant, Device Registration and Credentials APIs:
 """
 from ugate import HONO_REGISTRY
 from ugate.base import compat, dates, log, store
+from ugate.base.validation import Invalid, boolean, integer, mapping, optional, string
 from ugate.base.watched import WatchedFile
 from ugate.config import ConfigError
 from ugate.sources.hono import passwords
@@ -35,116 +36,111 @@ class RegistryError(ConfigError):
     """A bad registry: stops the start like a bad config.json."""
 
 
-# Checks of one entry each; `where` names the entry in the message.
-
-def _fail(where, message):
-    raise RegistryError("{}: {}".format(where, message))
-
-
-def _object(value, where):
-    if not isinstance(value, dict):
-        _fail(where, "expected an object")
-    return value
-
+# Checks of one entry each (ugate.base.validation); `where` names the entry
+# in the message, Invalid's own text: 'tenants.T.enabled: expected true or false'.
 
 def _flag(obj, key, where):
-    value = obj.get(key, True)
-    if value is not True and value is not False:
-        _fail(where + "." + key, "expected true or false")
-    return value
+    """An `enabled` flag: true unless it says false."""
+    return boolean(obj.get(key, True), where + "." + key)
 
 
 def _ids(value, where):
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        _fail(where, "expected a list of device ids")
+        raise Invalid(where, "expected a list of device ids", value)
 
 
 def _check_tenant(tenant, where):
-    _object(tenant, where)
+    mapping(tenant, where)
     _flag(tenant, "enabled", where)
     adapters = tenant.get("adapters")
     if adapters is not None:
         if not isinstance(adapters, list):
-            _fail(where + ".adapters", "expected a list of {\"type\": ..., \"enabled\": ...}")
+            raise Invalid(where + ".adapters", "expected a list of {\"type\": ..., \"enabled\": ...}",
+                          adapters)
         for i, adapter in enumerate(adapters):
-            _object(adapter, "{}.adapters[{}]".format(where, i))
+            mapping(adapter, "{}.adapters[{}]".format(where, i))
             _flag(adapter, "enabled", "{}.adapters[{}]".format(where, i))
     for section, key in (("ext", "max-ttd"), ("resource-limits", "max-ttl")):
-        value = _object(tenant.get(section, {}), where + "." + section).get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            _fail("{}.{}.{}".format(where, section, key), "expected an integer >= 0")
-    _object(tenant.get("defaults", {}), where + ".defaults")
+        value = mapping(tenant.get(section, {}), where + "." + section).get(key)
+        optional(integer(0))(value, "{}.{}.{}".format(where, section, key))
+    mapping(tenant.get("defaults", {}), where + ".defaults")
 
 
 def _check_device(device, where):
-    _object(device, where)
+    mapping(device, where)
     _flag(device, "enabled", where)
     _ids(device.get("via", []), where + ".via")
-    _object(device.get("defaults", {}), where + ".defaults")
+    mapping(device.get("defaults", {}), where + ".defaults")
 
 
 def _check_secret(secret, where):
-    _object(secret, where)
+    mapping(secret, where)
     _flag(secret, "enabled", where)
     function = secret.get("hash-function", "sha-256")
     reason = passwords.unsupported(function)
     if reason:
-        _fail(where + ".hash-function", reason)
+        raise Invalid(where + ".hash-function", reason, function)
     if not isinstance(secret.get("pwd-hash"), str) or not secret["pwd-hash"]:
-        _fail(where + ".pwd-hash", "expected the password hash")
+        raise Invalid(where + ".pwd-hash", "expected the password hash", secret.get("pwd-hash"))
     if function != "bcrypt":
         try:
             compat.b64decode(secret.get("salt") or "")
             compat.b64decode(secret["pwd-hash"])
         except ValueError:
-            _fail(where, "salt and pwd-hash must be base64")
+            raise Invalid(where, "salt and pwd-hash must be base64")
     for key in ("not-before", "not-after"):
         if secret.get(key) is not None:
             try:
                 dates.parse(secret[key])
             except ValueError as exc:
-                _fail(where + "." + key, str(exc))
+                raise Invalid(where + "." + key, str(exc), secret[key])
 
 
 def _check_credential(cred, where):
-    _object(cred, where)
+    mapping(cred, where)
     for key in ("auth-id", "device-id"):
-        if not isinstance(cred.get(key), str) or not cred[key]:
-            _fail(where + "." + key, "expected a non-empty string")
+        string(cred.get(key), where + "." + key)
     if cred.get("type", "hashed-password") != "hashed-password":
-        _fail(where + ".type", "only hashed-password credentials are supported")
+        raise Invalid(where + ".type", "only hashed-password credentials are supported", cred["type"])
     _flag(cred, "enabled", where)
     secrets = cred.get("secrets")
     if not isinstance(secrets, list):
-        _fail(where + ".secrets", "expected a list of secrets")
+        raise Invalid(where + ".secrets", "expected a list of secrets", secrets)
     for i, secret in enumerate(secrets):
         _check_secret(secret, "{}.secrets[{}]".format(where, i))
 
 
-def validate(data):
-    """Check a parsed registry; RegistryError names the first bad entry."""
-    _object(data, "registry")
+def _check(data):
+    mapping(data, "registry")
     for key in data:
         if key not in ("tenants", "devices", "credentials"):
-            _fail(key, "unknown section (tenants, devices, credentials)")
-    tenants = _object(data.get("tenants", {}), "tenants")
+            raise Invalid(key, "unknown section (tenants, devices, credentials)")
+    tenants = mapping(data.get("tenants", {}), "tenants")
     for tid in tenants:
         _check_tenant(tenants[tid], "tenants." + tid)
-    devices = _object(data.get("devices", {}), "devices")
+    devices = mapping(data.get("devices", {}), "devices")
     for tid in devices:
-        for did, device in _object(devices[tid], "devices." + tid).items():
+        for did, device in mapping(devices[tid], "devices." + tid).items():
             _check_device(device, "devices.{}.{}".format(tid, did))
-    credentials = _object(data.get("credentials", {}), "credentials")
+    credentials = mapping(data.get("credentials", {}), "credentials")
     for tid in credentials:
         if not isinstance(credentials[tid], list):
-            _fail("credentials." + tid, "expected a list of credentials")
+            raise Invalid("credentials." + tid, "expected a list of credentials", credentials[tid])
         seen = []
         for i, cred in enumerate(credentials[tid]):
             where = "credentials.{}[{}]".format(tid, i)
             _check_credential(cred, where)
             if cred["auth-id"] in seen:
-                _fail(where + ".auth-id", "{} is listed twice".format(cred["auth-id"]))
+                raise Invalid(where + ".auth-id", "{} is listed twice".format(cred["auth-id"]))
             seen.append(cred["auth-id"])
+
+
+def validate(data):
+    """Check a parsed registry; RegistryError names the first bad entry."""
+    try:
+        _check(data)
+    except Invalid as exc:
+        raise RegistryError(str(exc))
     return data
 
 
