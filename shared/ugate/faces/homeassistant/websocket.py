@@ -116,7 +116,7 @@ class Connection:
     def context(self):
         return Context(user_id=self.user.id)
 
-    def send(self, message):
+    def enqueue(self, message):
         """Queue a message for the client; past max_pending the client is
         dropped."""
         self.queue.put(message)
@@ -231,29 +231,29 @@ class Connection:
         type_ = msg.get("type") if isinstance(msg, dict) else None
         if (not isinstance(msg_id, int) or isinstance(msg_id, bool) or not msg_id
                 or not isinstance(type_, str) or not type_):
-            self.send(error_message(msg_id if isinstance(msg, dict) else 0, ERR_INVALID_FORMAT,
-                                    "Message incorrectly formatted."))
+            self.enqueue(error_message(msg_id if isinstance(msg, dict) else 0, ERR_INVALID_FORMAT,
+                                       "Message incorrectly formatted."))
             return
         if msg_id <= self.last_id:
-            self.send(error_message(msg_id, ERR_ID_REUSE, "Identifier values have to increase."))
+            self.enqueue(error_message(msg_id, ERR_ID_REUSE, "Identifier values have to increase."))
             return
         command = COMMANDS.get(type_)
         if command is None:
-            self.send(error_message(msg_id, ERR_UNKNOWN_COMMAND, "Unknown command."))
+            self.enqueue(error_message(msg_id, ERR_UNKNOWN_COMMAND, "Unknown command."))
             return
         if not self.authorized():
-            self.send(error_message(msg_id, ERR_UNAUTHORIZED, "Unauthorized"))
+            self.enqueue(error_message(msg_id, ERR_UNAUTHORIZED, "Unauthorized"))
             self.queue.close()
             return
         try:
             await command(self, msg)
         except Invalid as exc:
-            self.send(error_message(msg_id, ERR_INVALID_FORMAT, voluptuous(exc)))
+            self.enqueue(error_message(msg_id, ERR_INVALID_FORMAT, voluptuous(exc)))
         except LimitReached as exc:
-            self.send(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
+            self.enqueue(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
         except Exception as exc:
             _log.error("command {} failed: {!r}".format(type_, exc))
-            self.send(error_message(msg_id, ERR_UNKNOWN_ERROR, "Unknown error"))
+            self.enqueue(error_message(msg_id, ERR_UNKNOWN_ERROR, "Unknown error"))
         self.last_id = msg_id
 
     async def _write(self):

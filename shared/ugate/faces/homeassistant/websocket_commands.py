@@ -1,7 +1,7 @@
 """The commands of Home Assistant's WebSocket API (ha-api.md section 3),
 what their answers look like, and the table `COMMANDS` that the connection
 (`ugate.faces.homeassistant.websocket`) dispatches on. A command is
-`async def (connection, msg)`: it answers through `connection.send` and
+`async def (connection, msg)`: it answers through `connection.enqueue` and
 raises Invalid (`ugate.base.validation`) for fields that do not fit."""
 import json
 
@@ -89,22 +89,22 @@ async def ping(conn, msg):
     m = OrderedDict()
     m["id"] = msg["id"]
     m["type"] = "pong"
-    conn.send(m)
+    conn.enqueue(m)
 
 
 async def get_states(conn, msg):
     # The states as they are now; each is turned into JSON as it is sent.
     states = conn.hub.states.all()
-    conn.send(Streamed(result_message(msg["id"]), jsonstream.array(s.as_dict() for s in states)))
+    conn.enqueue(Streamed(result_message(msg["id"]), jsonstream.array(s.as_dict() for s in states)))
 
 
 async def get_config(conn, msg):
-    conn.send(result_message(msg["id"], config_dict(conn.hub)))
+    conn.enqueue(result_message(msg["id"], config_dict(conn.hub)))
 
 
 async def get_services(conn, msg):
     services = {d["domain"]: d["services"] for d in conn.hub.services.as_list()}
-    conn.send(result_message(msg["id"], services))
+    conn.enqueue(result_message(msg["id"], services))
 
 
 async def subscribe_events(conn, msg):
@@ -112,20 +112,20 @@ async def subscribe_events(conn, msg):
     event_type = field(msg, "event_type", str, MATCH_ALL)
 
     def forward(event):
-        conn.send(event_message(msg_id, event.as_dict()))
+        conn.enqueue(event_message(msg_id, event.as_dict()))
 
     conn.listen(msg_id, event_type, forward)
-    conn.send(result_message(msg_id))
+    conn.enqueue(result_message(msg_id))
 
 
 async def unsubscribe_events(conn, msg):
     subscription = field(msg, "subscription", int, required=True)
     remove = conn.subscriptions.pop(subscription, None)
     if remove is None:
-        conn.send(error_message(msg["id"], ERR_NOT_FOUND, "Subscription not found."))
+        conn.enqueue(error_message(msg["id"], ERR_NOT_FOUND, "Subscription not found."))
         return
     remove()
-    conn.send(result_message(msg["id"]))
+    conn.enqueue(result_message(msg["id"]))
 
 
 async def fire_event(conn, msg):
@@ -133,7 +133,7 @@ async def fire_event(conn, msg):
     event_data = field(msg, "event_data", dict)
     context = conn.context()
     conn.hub.bus.fire(event_type, event_data, context=context)
-    conn.send(result_message(msg["id"], {"context": context.as_dict()}))
+    conn.enqueue(result_message(msg["id"], {"context": context.as_dict()}))
 
 
 async def call_service(conn, msg):
@@ -148,18 +148,18 @@ async def call_service(conn, msg):
     try:
         refusal = conn.hub.services.refusal(domain, service, return_response)
     except ServiceNotFound:
-        conn.send(error_message(msg_id, ERR_NOT_FOUND,
-                                "Service {}.{} not found.".format(domain, service)))
+        conn.enqueue(error_message(msg_id, ERR_NOT_FOUND,
+                                   "Service {}.{} not found.".format(domain, service)))
         return
     if refusal:
-        conn.send(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
-                                "Validation error: " + REFUSALS[refusal]))
+        conn.enqueue(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
+                                   "Validation error: " + REFUSALS[refusal]))
         return
     try:
         response = await conn.hub.services.call(domain, service, data, context)
     except ValueError as exc:  # the service refused its data
-        conn.send(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
-                                "Validation error: {}".format(exc)))
+        conn.enqueue(error_message(msg_id, ERR_SERVICE_VALIDATION_ERROR,
+                                   "Validation error: {}".format(exc)))
         return
     except DeviceUnavailable as exc:  # the service could not reach its device
         _log.warning("{}.{}: {}".format(domain, service, exc))
@@ -167,13 +167,13 @@ async def call_service(conn, msg):
         return
     except Exception as exc:
         _log.error("{}.{} failed: {!r}".format(domain, service, exc))
-        conn.send(error_message(msg_id, ERR_UNKNOWN_ERROR, str(exc) or "Unknown error"))
+        conn.enqueue(error_message(msg_id, ERR_UNKNOWN_ERROR, str(exc) or "Unknown error"))
         return
     result = OrderedDict()
     result["context"] = context.as_dict()
     if return_response:
         result["response"] = response
-    conn.send(result_message(msg_id, result))
+    conn.enqueue(result_message(msg_id, result))
 
 
 async def subscribe_entities(conn, msg):
@@ -185,19 +185,19 @@ async def subscribe_entities(conn, msg):
         if entity_ids is None or event.data["entity_id"] in entity_ids:
             change = entities_event(hub, event.data)
             if change is not None:
-                conn.send(event_message(msg_id, change))
+                conn.enqueue(event_message(msg_id, change))
 
     # Listen before taking the snapshot, with no await between: no change is lost.
     conn.listen(msg_id, "state_changed", forward)
-    conn.send(result_message(msg_id))
+    conn.enqueue(result_message(msg_id))
     states = [s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids]
-    conn.send(Streamed(event_message(msg_id, None), added(states)))
+    conn.enqueue(Streamed(event_message(msg_id, None), added(states)))
 
 
 async def supported_features(conn, msg):
     features = field(msg, "features", dict, required=True)
     conn.coalesce = FEATURE_COALESCE_MESSAGES in features
-    conn.send(result_message(msg["id"]))
+    conn.enqueue(result_message(msg["id"]))
 
 
 #: Command type -> handler; other faces may add their own.
