@@ -8,12 +8,8 @@ import json
 
 from ugate import HONO_REGISTRY
 from ugate.base import compat, store
-from ugate.base.validation import (EXTRA, Invalid, boolean, integer, keys, list_of, number,
+from ugate.base.validation import (EXTRA, ConfigError, Invalid, boolean, integer, keys, list_of, number,
                                    one_of, optional, section, string)
-
-
-class ConfigError(Exception):
-    pass
 
 
 def ip_network(value, where):

@@ -5,6 +5,12 @@ and returns the value or raises Invalid. One mechanism, several wordings:
 each caller words an Invalid its own way (config.json's errors, the
 registry's, Home Assistant's voluptuous style)."""
 
+class ConfigError(Exception):
+    """A configuration that stops the start (config.json, the Hono registry,
+    TLS files), its text naming the file and the key; the command line prints
+    it and exits 2."""
+
+
 #: `Invalid.problem` of a key that is not allowed, and of a required key
 #: that is absent: problems of the key rather than of its value.
 EXTRA = "extra key not allowed"

@@ -20,9 +20,8 @@ The layout follows Hono's Tenant, Device Registration and Credentials APIs:
 """
 from ugate import HONO_REGISTRY
 from ugate.base import compat, dates, log, store
-from ugate.base.validation import Invalid, boolean, integer, mapping, optional, string
+from ugate.base.validation import ConfigError, Invalid, boolean, integer, mapping, optional, string
 from ugate.base.watched import WatchedFile
-from ugate.config import ConfigError
 from ugate.sources.hono import passwords
 
 _log = log.get("hono.registry")
