@@ -1,7 +1,5 @@
 """A background task that fails is logged and restarted, on both runtimes."""
-import pytest
-
-from conftest import RUNTIMES, run_core
+from conftest import run_core
 
 CODE = """
 import asyncio
@@ -22,6 +20,5 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_failed_background_task_is_restarted(runtime):
     assert run_core(runtime, CODE).strip() == "3"

@@ -34,7 +34,6 @@ def write(tmp_path, text):
     return str(path)
 
 
-@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 @pytest.mark.parametrize("data,message", BAD)
 def test_bad_config_is_refused_with_a_clear_error(tmp_path, runtime, data, message):
     path = write(tmp_path, data)
@@ -83,7 +82,6 @@ def test_defaults_mirror_home_assistant(tmp_path):
     assert conf["cors_allowed_origins"] == [] and conf["use_x_forwarded_for"] is False
 
 
-@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 def test_config_that_is_not_utf8_names_the_file(tmp_path, runtime):
     (tmp_path / "config.json").write_bytes(b'{"location_name": "\xff"}')
     r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],

@@ -3,9 +3,7 @@ with hono-ttd gets one-way and request-response commands from an
 application, answers them, and the command response statuses."""
 import time
 
-import pytest
-
-from conftest import RUNTIMES, run_core
+from conftest import run_core
 from hono_helpers import EMPTY, GATEWAY, JSON, Consumer, demo_gateway, device, hono, later
 
 COMMANDS = "/api/hono/DEFAULT_TENANT/commands/"
@@ -164,7 +162,6 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_a_refused_command_leaves_the_device_waiting(runtime):
     """A request-response command refused because too many wait already
     (400) does not take the device's waiting request with it: the next

@@ -12,10 +12,8 @@ import sys
 
 import pytest
 
-from conftest import MICROPYTHON, ROOT
+from conftest import MICROPYTHON, ROOT, RUNTIMES
 from ugate_host.cli import micropython_path
-
-RUNTIMES = ["cpython", "micropython"]
 
 # Reads {"protocol", "options", "state_dir", "steps"} on stdin and prints one
 # JSON result a line per step (as it goes: a board-sized heap holds one). A step is {"line": ..} (feed), {"command": attrs,
@@ -90,11 +88,6 @@ def reading(result, entity_id):
         if r["entity_id"] == entity_id:
             return r
     raise AssertionError("no {} in {}".format(entity_id, values(result)))
-
-
-@pytest.fixture(params=RUNTIMES)
-def runtime(request):
-    return request.param
 
 
 # -- what every protocol shares ----------------------------------------------

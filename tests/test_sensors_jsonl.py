@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from test_sensors_common import feed, reading, run_steps, runtime, values  # noqa: F401
+from test_sensors_common import feed, reading, run_steps, values
 
 
 def test_example_line(runtime):

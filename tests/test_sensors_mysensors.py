@@ -2,7 +2,7 @@
 both runtimes (see test_sensors_common)."""
 import json
 
-from test_sensors_common import feed, reading, run_steps, runtime, values  # noqa: F401
+from test_sensors_common import feed, reading, run_steps, values
 
 SESSION = [
     "0;255;3;0;14;Gateway startup complete.",

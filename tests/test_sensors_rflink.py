@@ -2,7 +2,7 @@
 commands, on both runtimes (see test_sensors_common)."""
 import pytest
 
-from test_sensors_common import feed, reading, run_steps, runtime, values  # noqa: F401
+from test_sensors_common import feed, reading, run_steps, values
 
 NOTHING = {"readings": [], "replies": []}
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from test_sensors_common import feed, reading, run_steps, runtime, values  # noqa: F401
+from test_sensors_common import feed, reading, run_steps, values
 
 SAMPLE = ('{"time":"2019-08-29 08:38:19","model":"Nexus-TH","id":42,"channel":2,"battery_ok":1,'
           '"temperature_C":20.5,"humidity":83}')

@@ -2,9 +2,7 @@
 names from, identical on both runtimes."""
 import json
 
-import pytest
-
-from conftest import RUNTIMES, run_core
+from conftest import run_core
 
 SLUGS = [
     ("Living Room 2", "living_room_2"),
@@ -22,7 +20,6 @@ IDS = [
 ]
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_slugify_and_entity_ids(runtime):
     code = ("import json\nfrom ugate.hub.states import slugify, valid_entity_id\n"
             "print(json.dumps([[slugify(t) for t in {}], [valid_entity_id(e) for e in {}]]))").format(
