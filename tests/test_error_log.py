@@ -1,10 +1,6 @@
 """`GET /api/error_log`: the configured log file as text, behind a token;
 404 without a log file."""
-import os
-import subprocess
-
-from conftest import MICROPYTHON
-from ugate_host.cli import micropython_path
+from conftest import run_interpreter
 
 
 def test_error_log_serves_the_log_file(start_gateway, tmp_path):
@@ -59,8 +55,7 @@ def test_log_cut_fits_a_small_heap(tmp_path):
             f.write("2026-01-01T00:00:00.000 INFO ugate.old: line {:06d}\n".format(i))
     code = ("from ugate.base import log\nlog.configure('info', {!r})\n"
             "log.get('t').info('after the cut')\nprint('ok')").format(str(log_file))
-    r = subprocess.run([MICROPYTHON, "-X", "heapsize=64K", "-c", code], capture_output=True,
-                       text=True, timeout=30, env=dict(os.environ, MICROPYPATH=micropython_path()))
+    r = run_interpreter("micropython", ["-c", code], heapsize="64K")
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
     text = log_file.read_text()
     assert len(text) <= 256 * 1024 and text.endswith("t: after the cut\n")

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import MICROPYTHON, ROOT
+from conftest import MPY_CROSS, ROOT, run_interpreter
 from ugate_host.cli import micropython_path
 
 CORE = os.path.join(ROOT, "shared", "ugate")
@@ -27,8 +27,7 @@ def mpy_tree(tmp_path_factory):
             src = os.path.join(ROOT, "shared", rel + ".py")
         dst = os.path.join(out, rel + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        r = subprocess.run(["mpy-cross", "-o", dst, src], capture_output=True, text=True,
-                           env=dict(os.environ, PATH=os.path.dirname(MICROPYTHON) + ":" + os.environ["PATH"]))
+        r = subprocess.run([MPY_CROSS, "-o", dst, src], capture_output=True, text=True)
         assert r.returncode == 0, "{}: {}".format(src, r.stderr)
     return out
 
@@ -41,7 +40,5 @@ def test_core_has_modules():
 def test_module_compiles_and_imports_on_micropython(mpy_tree, module):
     # Only the compiled tree and Microdot are on the path: no .py of the core.
     site = micropython_path().split(":")[-1]
-    env = dict(os.environ, MICROPYPATH=".frozen:{}:{}".format(mpy_tree, site))
-    r = subprocess.run([MICROPYTHON, "-c", "import {}; print('ok')".format(module)],
-                       capture_output=True, text=True, env=env, timeout=30)
+    r = run_interpreter("micropython", ["-c", "import {}; print('ok')".format(module)], path=[str(mpy_tree), site])
     assert r.stdout.strip() == "ok", r.stdout + r.stderr

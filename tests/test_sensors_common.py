@@ -6,14 +6,10 @@ checks each runtime's answer against the expected readings.
 This file holds that driver and the tests of what all protocols share:
 entity naming, line guards, repeat collapsing, `create`."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import MICROPYTHON, ROOT, RUNTIMES
-from ugate_host.cli import micropython_path
+from conftest import RUNTIMES, run_core
 
 # Reads {"protocol", "options", "state_dir", "steps"} on stdin and prints one
 # JSON result a line per step (as it goes: a board-sized heap holds one). A step is {"line": ..} (feed), {"command": attrs,
@@ -65,13 +61,7 @@ for step in job["steps"]:
 def run_steps(runtime, protocol, steps, options=None, state_dir=None):
     """Results of `steps` (see DRIVER) on one runtime, one per step."""
     job = json.dumps({"protocol": protocol, "options": options or {}, "state_dir": state_dir, "steps": steps})
-    if runtime == "micropython":
-        argv, env = [MICROPYTHON, "-c", DRIVER], dict(os.environ, MICROPYPATH=micropython_path())
-    else:
-        argv, env = [sys.executable, "-c", DRIVER], dict(os.environ, PYTHONPATH=os.path.join(ROOT, "shared"))
-    r = subprocess.run(argv, input=job, capture_output=True, text=True, env=env, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return [json.loads(line) for line in r.stdout.splitlines()]
+    return [json.loads(line) for line in run_core(runtime, DRIVER, input=job, timeout=60).splitlines()]
 
 
 def feed(runtime, protocol, lines, options=None, state_dir=None):

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from conftest import BIN, ROOT, free_port
+from conftest import BIN, ROOT, free_port, run_interpreter
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import bench  # noqa: E402
@@ -57,10 +57,8 @@ def test_build_tree_is_what_a_board_needs(tree):
 
 
 def test_build_tree_imports_on_micropython_alone(tree):
-    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(tree, "lib"))
-    r = subprocess.run([os.path.join(BIN, "micropython"), "-c",
-                        "import mp_platform, ugate.app, ugate.sources.bridge; print(ugate.app.__name__)"],
-                       capture_output=True, text=True, env=env, timeout=30)
+    code = "import mp_platform, ugate.app, ugate.sources.bridge; print(ugate.app.__name__)"
+    r = run_interpreter("micropython", ["-c", code], path=[os.path.join(tree, "lib")])
     assert r.stdout.strip() == "ugate.app", r.stdout + r.stderr
 
 
