@@ -167,6 +167,14 @@ def wait_for(check, timeout=20, what="condition"):
         time.sleep(0.05)
 
 
+def run_ugate(*args, **kwargs):
+    """Run `ugate ARGS` (a path may be a Path) and return the
+    CompletedProcess, its output as text; `kwargs` go to subprocess.run
+    (input; timeout, 30 s unless given)."""
+    kwargs.setdefault("timeout", 30)
+    return subprocess.run([UGATE] + [str(a) for a in args], capture_output=True, text=True, **kwargs)
+
+
 def run_interpreter(runtime, args, heapsize=None, path=None, **kwargs):
     """Run CPython or the MicroPython unix port with `args` (["-c", code], or a
     script and its arguments) and the core importable; return the

@@ -2,18 +2,15 @@
 requests that run while the test plays the application, and a northbound
 consumer reading `/api/hono/<tenant>/messages` in a thread."""
 import json
-import os
 import queue
 import socket
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from conftest import BIN
+from conftest import run_ugate
 
-UGATE = os.path.join(BIN, "ugate")
 TENANT = "DEFAULT_TENANT"
 SENSOR = ("sensor1@DEFAULT_TENANT", "hono-secret")
 GATEWAY = ("gw1@DEFAULT_TENANT", "gw-secret")
@@ -23,10 +20,8 @@ EMPTY = {"Content-Type": "application/vnd.eclipse-hono-empty-notification"}
 
 def hono(config_dir, *args, password=None):
     """Run `ugate hono ARGS --config-dir DIR`, the password on stdin."""
-    r = subprocess.run([UGATE, "hono", *args, "--config-dir", str(config_dir)],
-                       input=password + "\n" if password is not None else "",
-                       capture_output=True, text=True, timeout=30)
-    return r
+    return run_ugate("hono", *args, "--config-dir", config_dir,
+                     input=password + "\n" if password is not None else "")
 
 
 def demo_gateway(start_gateway, tmp_path, hono_config=None, **config):

@@ -3,11 +3,10 @@ non-zero exit; never a traceback. Checked through `ugate run` for both
 runtimes and through firmware/main.py under MicroPython directly."""
 import json
 import os
-import subprocess
 
 import pytest
 
-from conftest import ROOT, UGATE, run_interpreter
+from conftest import ROOT, run_interpreter, run_ugate
 from ugate import config
 
 BAD = [
@@ -41,8 +40,7 @@ def run_firmware(config_dir):
 @pytest.mark.parametrize("data,message", BAD)
 def test_bad_config_is_refused_with_a_clear_error(tmp_path, runtime, data, message):
     path = write(tmp_path, data)
-    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],
-                       capture_output=True, text=True, timeout=30)
+    r = run_ugate("run", "--config-dir", tmp_path, "--runtime", runtime)
     assert r.returncode == 2
     assert r.stderr.startswith("error: " + path + ": ")
     assert message in r.stderr
@@ -61,13 +59,13 @@ def test_firmware_refuses_bad_config_itself(tmp_path, data, message):
 
 def test_invalid_json_names_the_file(tmp_path):
     path = write(tmp_path, "{not json")
-    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path)], capture_output=True, text=True)
+    r = run_ugate("run", "--config-dir", tmp_path)
     assert r.returncode == 2 and "error: {}: not valid JSON".format(path) in r.stderr
 
 
 def test_unreadable_file_is_reported(tmp_path):
     (tmp_path / "config.json").mkdir()  # a directory cannot be read as a file
-    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path)], capture_output=True, text=True)
+    r = run_ugate("run", "--config-dir", tmp_path)
     assert r.returncode == 2 and "cannot read the file" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -86,8 +84,7 @@ def test_defaults_mirror_home_assistant(tmp_path):
 
 def test_config_that_is_not_utf8_names_the_file(tmp_path, runtime):
     (tmp_path / "config.json").write_bytes(b'{"location_name": "\xff"}')
-    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],
-                       capture_output=True, text=True, timeout=30)
+    r = run_ugate("run", "--config-dir", tmp_path, "--runtime", runtime)
     assert r.returncode == 2 and "config.json: not UTF-8 text" in r.stderr
     r = run_firmware(tmp_path)
     assert r.returncode == 2 and "config.json: not UTF-8 text" in r.stderr

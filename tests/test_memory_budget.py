@@ -6,12 +6,11 @@ useful board (REST and one serial port, WebSocket and SSE left out). A
 change that needs more heap fails here. The budgets are for the 64-bit unix
 port; README "Memory budget" maps them to the 32-bit boards."""
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, UGATE, Gateway, wait_for
+from conftest import ROOT, Gateway, run_ugate, wait_for
 from sse_client import EventStream
 from test_bridge import Pty
 from test_websocket import connect, recv, send
@@ -122,7 +121,6 @@ def test_heap_cost_table_shows_what_a_config_leaves_out():
 
 
 def test_heapsize_and_mpy_are_refused_on_cpython(tmp_path):
-    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--heapsize", "512K"],
-                       capture_output=True, text=True, timeout=30)
+    r = run_ugate("run", "--config-dir", tmp_path, "--heapsize", "512K")
     assert r.returncode == 2
     assert r.stderr == "error: --mpy and --heapsize are for --runtime micropython\n"

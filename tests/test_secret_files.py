@@ -5,11 +5,10 @@ config directory the commands create. Every test runs under the usual umask
 import json
 import os
 import stat
-import subprocess
 
 import pytest
 
-from conftest import UGATE, Gateway
+from conftest import Gateway, run_ugate
 from hono_helpers import hono
 
 
@@ -40,8 +39,7 @@ def test_first_start_owner_token_file_is_private(runtime, tmp_path):
 
 def test_token_command_makes_private_dir_and_file(tmp_path):
     config_dir = tmp_path / "new"
-    r = subprocess.run([UGATE, "token", "create", "--config-dir", str(config_dir)],
-                       capture_output=True, text=True)
+    r = run_ugate("token", "create", "--config-dir", config_dir)
     assert r.returncode == 0, r.stderr
     assert mode(config_dir) == 0o700
     assert mode(config_dir / "auth.json") == 0o600
@@ -51,8 +49,7 @@ def test_token_command_tightens_an_existing_file(tmp_path):
     auth = tmp_path / "auth.json"
     auth.write_text(json.dumps({"owner": {"id": "x", "name": "Owner"}, "tokens": []}))
     os.chmod(auth, 0o644)
-    r = subprocess.run([UGATE, "token", "create", "--config-dir", str(tmp_path)],
-                       capture_output=True, text=True)
+    r = run_ugate("token", "create", "--config-dir", tmp_path)
     assert r.returncode == 0, r.stderr
     assert mode(auth) == 0o600
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import UGATE
+from conftest import UGATE, run_ugate
 from ugate.sources import sensors
 
 
@@ -149,7 +149,6 @@ def test_link_names_the_device_and_goes_away_on_stop(sim, tmp_path):
 def test_link_never_replaces_a_file(tmp_path):
     path = tmp_path / "config.json"
     path.write_text("{}")
-    r = subprocess.run([UGATE, "simulate", "--protocol", "jsonl", "--link", str(path)],
-                       capture_output=True, text=True, timeout=20)
+    r = run_ugate("simulate", "--protocol", "jsonl", "--link", path, timeout=20)
     assert r.returncode != 0 and "is not a symlink" in r.stderr
     assert path.read_text() == "{}"

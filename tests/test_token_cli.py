@@ -1,14 +1,11 @@
 """`ugate token create|list|revoke` against a running gateway on both
 runtimes: a token works as soon as it is created and stops working as soon
 as it is revoked; the list never shows a token."""
-import subprocess
-
-from conftest import UGATE
+from conftest import run_ugate
 
 
 def token_cmd(gw, *args):
-    return subprocess.run([UGATE, "token", *args, "--config-dir", gw.config_dir],
-                          capture_output=True, text=True, timeout=30)
+    return run_ugate("token", *args, "--config-dir", gw.config_dir)
 
 
 def test_create_list_revoke_while_running(gateway):
@@ -51,7 +48,6 @@ def test_a_broken_token_file_keeps_the_tokens_read_before(gateway):
 
 def test_gateway_refuses_to_start_with_a_broken_token_file(tmp_path, runtime):
     (tmp_path / "auth.json").write_text("[1, 2]")
-    r = subprocess.run([UGATE, "run", "--config-dir", str(tmp_path), "--runtime", runtime],
-                       capture_output=True, text=True, timeout=30)
+    r = run_ugate("run", "--config-dir", tmp_path, "--runtime", runtime)
     assert r.returncode == 2
     assert "auth.json: unreadable (not a token file)" in r.stderr and "Traceback" not in r.stderr
