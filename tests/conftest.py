@@ -21,6 +21,9 @@ MICROPYTHON = os.path.join(BIN, "micropython")
 MPY_CROSS = os.path.join(BIN, "mpy-cross")
 RUNTIMES = ["cpython", "micropython"]
 
+# The tests of the board tools import them as modules (build, heap_cost, ...).
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
 
 def free_port():
     with socket.socket() as s:
@@ -132,6 +135,13 @@ class Gateway:
 @pytest.fixture(params=RUNTIMES)
 def runtime(request):
     return request.param
+
+
+@pytest.fixture(scope="session")
+def board_tree(tmp_path_factory):
+    """The tree tools/build.py makes for an esp32, as a board receives it."""
+    import build
+    return build.build("esp32", str(tmp_path_factory.mktemp("build") / "esp32"))
 
 
 @pytest.fixture

@@ -6,18 +6,12 @@ useful board (REST and one serial port, WebSocket and SSE left out). A
 change that needs more heap fails here. The budgets are for the 64-bit unix
 port; README "Memory budget" maps them to the 32-bit boards."""
 import os
-import sys
 
-import pytest
-
-from conftest import ROOT, Gateway, run_ugate, wait_for
+import heap_cost  # tools/heap_cost.py, on the path by conftest
+from conftest import Gateway, run_ugate, wait_for
 from sse_client import EventStream
 from test_bridge import Pty
 from test_websocket import connect, recv, send
-
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import build  # noqa: E402  (tools/build.py)
-import heap_cost  # noqa: E402  (tools/heap_cost.py)
 
 #: the heap the 64-bit unix port gets here. When set, 320K passed, 304K
 #: passed 2 times in 3 (fragmentation decides) and 288K failed, so this
@@ -30,11 +24,6 @@ HEAP_BUDGET_64BIT = "384K"
 #: overrides it.
 SMALL_HEAP_BUDGET_64BIT = "272K"
 ROUNDS = 10
-
-
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    return build.build("esp32", str(tmp_path_factory.mktemp("build") / "esp32"))
 
 
 class BoardGateway(Gateway):
@@ -59,16 +48,16 @@ def wait_for_last_line(gw):
              what="the last serial line as a state")
 
 
-def test_tree_has_no_core_source(tree):
-    sources = [os.path.relpath(os.path.join(d, f), tree) for d, _, files in os.walk(tree)
+def test_tree_has_no_core_source(board_tree):
+    sources = [os.path.relpath(os.path.join(d, f), board_tree) for d, _, files in os.walk(board_tree)
                for f in files if f.endswith(".py")]
     assert sorted(sources) == ["boot.py", "main.py"]
 
 
-def test_gateway_serves_everything_at_once_within_budget(tree, tmp_path):
+def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path):
     port = Pty(tmp_path / "ttyUSB0")
     config = {"serial": [{"port": port.link, "protocol": "jsonl"}], "log_level": "warning"}
-    gw = BoardGateway(tree, os.environ.get("UGATE_HEAP_BUDGET", HEAP_BUDGET_64BIT),
+    gw = BoardGateway(board_tree, os.environ.get("UGATE_HEAP_BUDGET", HEAP_BUDGET_64BIT),
                       tmp_path / "config", config).start()
     try:
         ws = connect(gw)
@@ -93,11 +82,11 @@ def test_gateway_serves_everything_at_once_within_budget(tree, tmp_path):
         port.close()
 
 
-def test_smallest_board_serves_rest_and_a_serial_port_within_budget(tree, tmp_path):
+def test_smallest_board_serves_rest_and_a_serial_port_within_budget(board_tree, tmp_path):
     port = Pty(tmp_path / "ttyUSB0")
     config = {"serial": [{"port": port.link, "protocol": "jsonl"}], "log_level": "warning",
               "disabled_faces": ["websocket", "stream"]}
-    gw = BoardGateway(tree, os.environ.get("UGATE_SMALL_HEAP_BUDGET", SMALL_HEAP_BUDGET_64BIT),
+    gw = BoardGateway(board_tree, os.environ.get("UGATE_SMALL_HEAP_BUDGET", SMALL_HEAP_BUDGET_64BIT),
                       tmp_path / "config", config).start()
     try:
         post_and_read(gw, port)

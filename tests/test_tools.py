@@ -12,21 +12,14 @@ import time
 import httpx
 import pytest
 
+import bench  # tools/*.py, on the path by conftest
+import build
+import deploy
+import flash
 from conftest import BIN, ROOT, free_port, run_interpreter
-
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import bench  # noqa: E402
-import build  # noqa: E402
-import deploy  # noqa: E402
-import flash  # noqa: E402
-from ptyboard import PtyBoard  # noqa: E402
+from ptyboard import PtyBoard
 
 MICRODOT_FOR_HOST_ONLY = {"asgi.py", "wsgi.py", "jinja.py", "session.py", "utemplate.py", "test_client.py"}
-
-
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    return build.build("esp32", str(tmp_path_factory.mktemp("build") / "esp32"))
 
 
 def files(top):
@@ -40,8 +33,8 @@ def read(path):
 
 # build
 
-def test_build_tree_is_what_a_board_needs(tree):
-    built = files(tree)
+def test_build_tree_is_what_a_board_needs(board_tree):
+    built = files(board_tree)
     core = [os.path.join("lib", os.path.relpath(p, os.path.join(ROOT, "shared")))[:-3] + ".mpy"
             for p in build.core_sources()]
     assert core and set(core) <= set(built)
@@ -49,16 +42,16 @@ def test_build_tree_is_what_a_board_needs(tree):
             "lib/microdot/microdot.mpy", "lib/microdot/websocket.mpy"} <= set(built)
     # main.py and boot.py stay readable source; nothing else is .py
     assert [f for f in built if not f.endswith(".mpy")] == ["board.json", "boot.py", "main.py"]
-    assert read(os.path.join(tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
-    assert json.loads(read(os.path.join(tree, "board.json"))) == build.load_board("esp32")
+    assert read(os.path.join(board_tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
+    assert json.loads(read(os.path.join(board_tree, "board.json"))) == build.load_board("esp32")
     # Microdot's host-only modules never reach the board
     shipped = {os.path.basename(f)[:-4] + ".py" for f in built if f.startswith("lib/microdot/")}
     assert not shipped & MICRODOT_FOR_HOST_ONLY
 
 
-def test_build_tree_imports_on_micropython_alone(tree):
+def test_build_tree_imports_on_micropython_alone(board_tree):
     code = "import mp_platform, ugate.app, ugate.sources.bridge; print(ugate.app.__name__)"
-    r = run_interpreter("micropython", ["-c", code], path=[os.path.join(tree, "lib")])
+    r = run_interpreter("micropython", ["-c", code], path=[os.path.join(board_tree, "lib")])
     assert r.stdout.strip() == "ugate.app", r.stdout + r.stderr
 
 
@@ -75,9 +68,9 @@ def board_with(tmp_path, monkeypatch):
     return make
 
 
-def test_board_mpy_cross_args_reach_mpy_cross(tree, board_with, tmp_path):
+def test_board_mpy_cross_args_reach_mpy_cross(board_tree, board_with, tmp_path):
     out = build.build(board_with(["-X", "no-source-lines"]), str(tmp_path / "out"))
-    plain = read(os.path.join(tree, "lib", "ugate", "app.mpy"))
+    plain = read(os.path.join(board_tree, "lib", "ugate", "app.mpy"))
     assert len(read(os.path.join(out, "lib", "ugate", "app.mpy"))) < len(plain)
 
 
@@ -93,7 +86,7 @@ def test_build_refuses_an_unknown_board():
     assert "unknown board 'esp8266' (known: esp32, esp32s3, pico_w)" in r.stderr
 
 
-def test_freeze_manifest_names_existing_files(tree):
+def test_freeze_manifest_names_existing_files(board_tree):
     """firmware/manifest.py run with MicroPython's manifest functions
     recorded: every package and module it names exists, and it freezes the
     same modules the build compiles."""
@@ -124,7 +117,7 @@ def test_freeze_manifest_names_existing_files(tree):
     finally:
         os.chdir(here)
     assert calls[0] == ("include", "$(PORT_DIR)/boards/manifest.py", None, None)
-    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(tree) if f.startswith("lib/")}
+    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(board_tree) if f.startswith("lib/")}
 
 
 # flash (offline: no board here)
@@ -216,7 +209,7 @@ def get_when_listening(url, token, timeout=20):
             time.sleep(0.1)
 
 
-def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, tree):
+def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, board_tree):
     flash_root = tmp_path / "flash"
     flash_root.mkdir()
     (tmp_path / "config.json").write_text(json.dumps({"location_name": "Shed"}))
@@ -227,10 +220,10 @@ def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, tree):
                             "--token", "--resume", "--no-reset"], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
         token = r.stdout.splitlines()[-1]
-        assert files(str(flash_root)) == sorted(files(tree) + [
+        assert files(str(flash_root)) == sorted(files(board_tree) + [
             "ugate-data/auth.json", "ugate-data/config.json", "ugate-data/wifi.json"])
-        for name in files(tree):
-            assert read(os.path.join(flash_root, name)) == read(os.path.join(tree, name)), name
+        for name in files(board_tree):
+            assert read(os.path.join(flash_root, name)) == read(os.path.join(board_tree, name)), name
         assert token not in (flash_root / "ugate-data" / "auth.json").read_text()  # stored hashed
         # The board runs what landed: main.py with the deployed config and token.
         port = free_port()
@@ -254,12 +247,12 @@ def test_deploy_refuses_a_bad_config_before_copying(tmp_path):
     assert files(str(flash_root)) == []
 
 
-def test_deploy_to_frozen_firmware_copies_no_library(tmp_path, tree):
+def test_deploy_to_frozen_firmware_copies_no_library(tmp_path, board_tree):
     staging = tmp_path / "ugate-data"
     staging.mkdir()
-    argv = deploy.commands("/dev/ttyUSB0", tree, str(staging), frozen=True)
+    argv = deploy.commands("/dev/ttyUSB0", board_tree, str(staging), frozen=True)
     assert argv[1:] == ["connect", "/dev/ttyUSB0", "cp", "-r"] + [
-        os.path.join(tree, n) for n in ("main.py", "boot.py", "board.json")] + [":.", "+", "reset"]
+        os.path.join(board_tree, n) for n in ("main.py", "boot.py", "board.json")] + [":.", "+", "reset"]
 
 
 def test_deploy_refuses_a_wifi_file_without_credentials(tmp_path):
