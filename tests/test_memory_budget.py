@@ -5,6 +5,7 @@ subscriber, an SSE client) with a serial port at once, and the smallest
 useful board (REST and one serial port, WebSocket and SSE left out). A
 change that needs more heap fails here. The budgets are for the 64-bit unix
 port; README "Memory budget" maps them to the 32-bit boards."""
+import contextlib
 import os
 
 import heap_cost  # tools/heap_cost.py, on the path by conftest
@@ -32,6 +33,22 @@ class BoardGateway(Gateway):
         self.run_args = ["--mpy", tree, "--heapsize", heapsize]
 
 
+@contextlib.contextmanager
+def board_with_a_serial_port(tree, heapsize, tmp_path, **config):
+    """(gateway, pty): a BoardGateway reading JSON lines from a pty. After
+    the body the gateway must still run, with no MemoryError logged."""
+    port = Pty(tmp_path / "ttyUSB0")
+    config = dict({"serial": [{"port": port.link, "protocol": "jsonl"}], "log_level": "warning"}, **config)
+    gw = BoardGateway(tree, heapsize, tmp_path / "config", config).start()
+    try:
+        yield gw, port
+        assert gw.proc.poll() is None
+        assert "MemoryError" not in gw.logs()
+    finally:
+        gw.stop()
+        port.close()
+
+
 def post_and_read(gw, port):
     """The workload both budgets carry: states POSTed and listed, a serial
     line per round."""
@@ -55,11 +72,8 @@ def test_tree_has_no_core_source(board_tree):
 
 
 def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path):
-    port = Pty(tmp_path / "ttyUSB0")
-    config = {"serial": [{"port": port.link, "protocol": "jsonl"}], "log_level": "warning"}
-    gw = BoardGateway(board_tree, os.environ.get("UGATE_HEAP_BUDGET", HEAP_BUDGET_64BIT),
-                      tmp_path / "config", config).start()
-    try:
+    heapsize = os.environ.get("UGATE_HEAP_BUDGET", HEAP_BUDGET_64BIT)
+    with board_with_a_serial_port(board_tree, heapsize, tmp_path) as (gw, port):
         ws = connect(gw)
         send(ws, {"id": 1, "type": "subscribe_events", "event_type": "state_changed"})
         assert recv(ws)["success"] is True
@@ -75,28 +89,15 @@ def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path):
         wait_for_last_line(gw)
         ws.close()
         assert gw.get("/api/").status_code == 200
-        assert gw.proc.poll() is None
-        assert "MemoryError" not in gw.logs()
-    finally:
-        gw.stop()
-        port.close()
 
 
 def test_smallest_board_serves_rest_and_a_serial_port_within_budget(board_tree, tmp_path):
-    port = Pty(tmp_path / "ttyUSB0")
-    config = {"serial": [{"port": port.link, "protocol": "jsonl"}], "log_level": "warning",
-              "disabled_faces": ["websocket", "stream"]}
-    gw = BoardGateway(board_tree, os.environ.get("UGATE_SMALL_HEAP_BUDGET", SMALL_HEAP_BUDGET_64BIT),
-                      tmp_path / "config", config).start()
-    try:
+    heapsize = os.environ.get("UGATE_SMALL_HEAP_BUDGET", SMALL_HEAP_BUDGET_64BIT)
+    with board_with_a_serial_port(board_tree, heapsize, tmp_path,
+                                  disabled_faces=["websocket", "stream"]) as (gw, port):
         post_and_read(gw, port)
         wait_for_last_line(gw)
         assert gw.get("/api/websocket").status_code == 404  # left out: its heap is saved
-        assert gw.proc.poll() is None
-        assert "MemoryError" not in gw.logs()
-    finally:
-        gw.stop()
-        port.close()
 
 
 def test_heap_cost_table_shows_what_a_config_leaves_out():
