@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from websocket import ABNF
 
-from test_homeassistant_websocket import command, connect, recv, send
+from ws_client import command, connect, recv, send
 
 COUNT = 300
 ATTRS = {"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",

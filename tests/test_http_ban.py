@@ -7,7 +7,7 @@ import json
 import os
 import re
 
-import websocket
+from ws_client import open_socket, recv, send
 
 BANNED_AT = re.compile(r"^'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00'$")
 
@@ -110,13 +110,12 @@ def test_ipv6_clients_are_banned_and_written_quoted(start_gateway):
 
 def test_successful_websocket_login_resets_the_count(start_gateway):
     gw = start_gateway(config(threshold=2))
-    url = "ws://127.0.0.1:{}/api/websocket".format(gw.port)
 
     def ws_login(token):
-        ws = websocket.create_connection(url, timeout=10, header=["X-Forwarded-For: 5.5.5.5"])
-        assert json.loads(ws.recv())["type"] == "auth_required"
-        ws.send(json.dumps({"type": "auth", "access_token": token}))
-        answer = json.loads(ws.recv())["type"]
+        ws = open_socket(gw, header=["X-Forwarded-For: 5.5.5.5"])
+        assert recv(ws)["type"] == "auth_required"
+        send(ws, {"type": "auth", "access_token": token})
+        answer = recv(ws)["type"]
         ws.close()
         return answer
 
@@ -130,13 +129,12 @@ def test_successful_websocket_login_resets_the_count(start_gateway):
 
 def test_an_address_is_never_written_twice(start_gateway):
     gw = start_gateway(config(threshold=1))
-    url = "ws://127.0.0.1:{}/api/websocket".format(gw.port)
     # A connection opened before the ban fails its login after it.
-    ws = websocket.create_connection(url, timeout=10, header=["X-Forwarded-For: 5.5.5.5"])
-    assert json.loads(ws.recv())["type"] == "auth_required"
+    ws = open_socket(gw, header=["X-Forwarded-For: 5.5.5.5"])
+    assert recv(ws)["type"] == "auth_required"
     assert get(gw, "5.5.5.5") == 401
-    ws.send(json.dumps({"type": "auth", "access_token": "wrong"}))
-    assert json.loads(ws.recv())["type"] == "auth_invalid"
+    send(ws, {"type": "auth", "access_token": "wrong"})
+    assert recv(ws)["type"] == "auth_invalid"
     ws.close()
     assert [a for a, _ in entries(ban_file(gw))] == ["5.5.5.5"]
     # Loading the file at start does not rewrite or duplicate it either.

@@ -12,7 +12,7 @@ import heap_cost  # tools/heap_cost.py, on the path by conftest
 from conftest import Gateway, run_ugate, wait_for
 from sse_client import EventStream
 from test_bridge import Pty
-from test_homeassistant_websocket import connect, recv, send
+from ws_client import connect, recv, send
 
 #: the heap the 64-bit unix port gets here. When set, 320K passed, 304K
 #: passed 2 times in 3 (fragmentation decides) and 288K failed, so this
