@@ -225,7 +225,7 @@ def test_service_call_switches_an_rflink_device(start_gateway, ptys):
 def test_a_command_to_a_port_that_is_down_is_unavailable_not_bad(start_gateway, ptys):
     """The device is out of reach, the caller did nothing wrong: REST answers
     503, the WebSocket API home_assistant_error, Hono's API 503."""
-    from test_websocket import command, connect
+    from ws_client import command, connect
 
     pty = ptys()
     gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "rflink"}], "hono": {}})

@@ -4,20 +4,13 @@ reaches a Home Assistant WebSocket subscriber, and where Hono's contract
 says so (devices' telemetry, bridged sensors' readings; not HTTP sensors) a
 Hono consumer. And the durable event store holds up on a board's heap."""
 import json
-import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from conftest import ROOT, wait_for
+from conftest import wait_for
 from hono_helpers import JSON, SENSOR, Consumer, demo_gateway, device, later
 from test_bridge import ptys, wait_port  # noqa: F401 (ptys is a fixture)
-from test_websocket import command, connect
-
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import build  # noqa: E402  (tools/build.py)
+from ws_client import command, connect
 
 
 class Subscriber:
@@ -73,11 +66,6 @@ def test_each_source_reaches_the_faces_through_the_hub(start_gateway, tmp_path, 
 #: Events of 2 KB, as many as a board's store may hold when told to.
 EVENTS = 100
 PAYLOAD = 2048
-
-
-@pytest.fixture(scope="module")
-def board_tree(tmp_path_factory):
-    return build.build("esp32", str(tmp_path_factory.mktemp("build") / "esp32"))
 
 
 def test_a_full_event_store_survives_kill_9_on_a_small_heap(start_gateway, tmp_path, board_tree):

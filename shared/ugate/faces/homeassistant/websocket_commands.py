@@ -163,7 +163,7 @@ async def call_service(conn, msg):
         return
     except DeviceUnavailable as exc:  # the service could not reach its device
         _log.warning("{}.{}: {}".format(domain, service, exc))
-        conn.send(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
+        conn.enqueue(error_message(msg_id, ERR_HOME_ASSISTANT_ERROR, str(exc)))
         return
     except Exception as exc:
         _log.error("{}.{} failed: {!r}".format(domain, service, exc))
