@@ -13,7 +13,7 @@ import sys
 
 from mp_platform import MicroPythonPlatform
 from ugate import app
-from ugate.config import ConfigError
+from ugate.base.validation import ConfigError
 
 
 def options(argv):

@@ -3,7 +3,7 @@ and boards (ESP32, Pico W). Boards have less memory, so the limits are low."""
 import asyncio
 import sys
 
-from ugate.config import ConfigError
+from ugate.base.validation import ConfigError
 
 try:
     import termios

@@ -62,14 +62,14 @@ gc.collect()
 print(gc.mem_alloc() - before)
 """
 
-#: What every config loads: the hub, the config, the HTTP server and its
-#: layers, the platform.
-BASE = """from ugate import hub as _hub, config as _config
+#: What every config loads: the hub, the HTTP server and its layers, the
+#: platform. (config.py is loaded and unloaded again by app.load_config.)
+BASE = """from ugate import hub as _hub
 from ugate.http import server, ban, cors, forwarded, headers
 import mp_platform"""
 
 CREATE = """
-hub = _hub.Hub(_config.load({config_dir!r}), {config_dir!r}, mp_platform.MicroPythonPlatform())
+hub = _hub.Hub(app.load_config({config_dir!r}), {config_dir!r}, mp_platform.MicroPythonPlatform())
 gw = app.create_app(hub)
 """
 
@@ -104,7 +104,7 @@ def run(board, heapsize):
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         tree = build.build(board, os.path.join(workdir, "build"))
-        rows.append(("base: hub, config, HTTP server and layers, platform", measure(tree, BASE, heapsize)))
+        rows.append(("base: hub, HTTP server and layers, platform", measure(tree, BASE, heapsize)))
         for name, modules in MODULES:
             code = "\n".join("import " + m for m in modules.split())
             rows.append((name, measure(tree, code, heapsize, setup=BASE)))

@@ -5,7 +5,7 @@ import ssl
 
 import serial_asyncio_fast
 
-from ugate.config import ConfigError
+from ugate.base.validation import ConfigError
 
 
 class HostPlatform:

@@ -7,7 +7,6 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 import sys
 
-from ugate import config as config_mod
 from ugate.base import log, store
 from ugate.base.backoff import Backoff
 from ugate.http.ban import IpBan
@@ -172,10 +171,24 @@ async def serve(hub, app):
         hub.stop()
 
 
+def load_config(config_dir, overrides=None):
+    """config.json checked (ConfigError goes to the caller). Its schema is
+    needed at start only, so the module is unloaded afterwards: a module
+    stays in a board's heap for as long as sys.modules holds it."""
+    from ugate import config
+    try:
+        return config.load(config_dir, overrides)
+    finally:
+        sys.modules.pop("ugate.config", None)
+        ugate = sys.modules["ugate"]
+        if hasattr(ugate, "config"):
+            delattr(ugate, "config")
+
+
 def run(config_dir, overrides, platform):
     """Load the config (ConfigError goes to the caller), print the URL and,
     on first start, an owner token, then serve until stopped."""
-    conf = config_mod.load(config_dir, overrides)
+    conf = load_config(config_dir, overrides)
     log.configure(conf["log_level"], conf["log_file"])
     hub = Hub(conf, config_dir, platform)
     app = create_app(hub)

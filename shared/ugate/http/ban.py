@@ -8,7 +8,6 @@ one client address bans it: that request still gets its 401, every later one
 `trusted_networks` are never banned.
 """
 from ugate.base import compat, dates, ipnet, log, store
-from ugate.http import banfile
 from ugate.http.responses import error_response
 from ugate.http.server import remote
 
@@ -30,6 +29,11 @@ def _key(address):
 
 def load(path):
     """The bans in `path` as {key: address}; missing or broken file: none."""
+    if not store.exists(path):
+        return {}
+    # The file's reader and writer are loaded only where there are bans: most
+    # gateways have none, and a board keeps the heap.
+    from ugate.http import banfile
     try:
         entries = banfile.parse(store.read_text(path))
     except OSError:
@@ -107,6 +111,7 @@ class IpBan:
         self.bans[key] = address
         _log.warning("Banned IP {} for too many login attempts".format(address))
         try:
+            from ugate.http import banfile  # see load()
             store.append(self.path, banfile.entry(address, dates.iso(compat.now_us())))
         except OSError as exc:
             _log.error("cannot save the ban of {} to {}: {}".format(address, self.path, exc))
