@@ -74,6 +74,26 @@ class MicroPythonPlatform:
             raise ConfigError("cannot load ssl_certificate/ssl_key: {!r}".format(exc))
         return ctx
 
+    def client_ssl_context(self, verify=True, ca_file=None):
+        """TLS for the gateway as a client (forwarders). A board has no CA
+        store: verifying needs `ca_file` (PEM or DER; the first certificate
+        is the one trusted). MicroPython verifies nothing unless told to."""
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if not verify:
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        if not ca_file:
+            raise ConfigError("verifying TLS on MicroPython needs ca_file (a board has no CA "
+                              "store), or verify_ssl: false")
+        try:
+            cas = _der_blocks(_read(ca_file), "CERTIFICATE")
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(cadata=cas[0])
+        except (OSError, ValueError, IndexError) as exc:
+            raise ConfigError("cannot load ca_file {}: {!r}".format(ca_file, exc))
+        return ctx
+
     def on_stop_signal(self, stop):
         pass  # no signals here: Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process
 

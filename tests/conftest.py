@@ -57,8 +57,11 @@ class Gateway:
     def url(self, path):
         return self.base + path
 
-    def start(self, timeout=20):
-        self.port = free_port()
+    def start(self, timeout=20, same_port=False):
+        """Start the gateway; `same_port` keeps the port of the last start
+        (a target the forwarders of another gateway know)."""
+        if not (same_port and self.port):
+            self.port = free_port()
         self.stderr_path = os.path.join(self.config_dir, "stderr-{}.log".format(self.port))
         self.stdout_path = os.path.join(self.config_dir, "stdout-{}.log".format(self.port))
         cmd = [UGATE, "run", "--config-dir", self.config_dir, "--host", "127.0.0.1",
@@ -86,9 +89,15 @@ class Gateway:
                 self.proc.kill()
                 self.proc.wait()
 
-    def restart(self):
+    def restart(self, same_port=False):
         self.stop()
-        return self.start()
+        return self.start(same_port=same_port)
+
+    def kill(self):
+        """kill -9: no clean-up of any kind."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def logs(self):
         with open(self.stderr_path) as f:

@@ -90,8 +90,7 @@ def test_a_full_event_store_survives_kill_9_on_a_small_heap(start_gateway, tmp_p
         assert app.messages.qsize() == EVENTS
         r = event(EVENTS)
         assert r.json() == {"error": "event store full"}
-    gw.proc.kill()
-    gw.proc.wait()
+    gw.kill()
     gw.start()
     with Consumer(gw) as app:
         replayed = [app.next() for _ in range(EVENTS)]

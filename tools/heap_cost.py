@@ -35,7 +35,7 @@ MODULES = [
     ("error log API", "ugate.faces.homeassistant.error_log"),
     ("static files", "ugate.faces.homeassistant.static"),
     ("notifications", "ugate.hub.notifications"),
-    ("serial bridge + ports API", "ugate.sources.bridge ugate.faces.homeassistant.ports"),
+    ("serial bridge + status API", "ugate.sources.bridge ugate.faces.homeassistant.status"),
     ("parser jsonl", "ugate.sources.sensors.jsonl"),
     ("parser mysensors", "ugate.sources.sensors.mysensors"),
     ("parser rflink", "ugate.sources.sensors.rflink"),

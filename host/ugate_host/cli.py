@@ -4,6 +4,7 @@
               [--mpy BUILD_DIR] [--heapsize SIZE]
     ugate token create|list|revoke --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
+    ugate secret set|list|remove [NAME] --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
 import argparse
@@ -76,6 +77,26 @@ def cmd_token(args):
         tokens.revoke(args.name)
 
 
+def cmd_secret(args):
+    """DIR/secrets.json: the passwords and tokens config.json names as
+    {"file": "<name>"}; values come from stdin or a prompt, never from the
+    command line, and the file is owner-only."""
+    from ugate.base import store
+    path = store.join(args.config_dir, config_mod.SECRETS)
+    secrets = store.read_json(path, {}) if os.path.exists(args.config_dir) else {}
+    if args.action == "list":
+        for name in sorted(secrets):
+            print(name)
+        return
+    if args.action == "remove":
+        if secrets.pop(args.name, None) is None:
+            raise ValueError("no secret named '{}'".format(args.name))
+    else:
+        os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+        secrets[args.name] = hono_cli.read_password()
+    store.write_json(path, secrets, private=True)
+
+
 def cmd_simulate(args):
     from ugate_host import simulate
     return simulate.main(args.protocol, args.interval, args.link, args.noise, args.seed)
@@ -112,6 +133,20 @@ def parser():
     token.set_defaults(func=cmd_token)
 
     hono_cli.add_parser(sub)
+
+    secret = sub.add_parser("secret", help="manage the secrets config.json names as {\"file\": NAME}",
+                            description="Passwords and tokens of forwarders, kept in DIR/secrets.json "
+                            "(owner-only) and named in config.json as {\"file\": NAME}. A value is read "
+                            "from stdin (one line) or a prompt, never from the command line.")
+    ssub = secret.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sset = ssub.add_parser("set", help="add or replace a secret (its value from stdin or a prompt)")
+    sset.add_argument("name")
+    slist = ssub.add_parser("list", help="the secrets' names (never their values)")
+    sremove = ssub.add_parser("remove", help="remove a secret")
+    sremove.add_argument("name")
+    for sp in (sset, slist, sremove):
+        sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
+    secret.set_defaults(func=cmd_secret)
 
     sim = sub.add_parser("simulate", help="play a sensor gateway's traffic on a pseudo terminal",
                          description="Create a pseudo terminal, print its device path (use it as a serial "

@@ -37,6 +37,18 @@ class HostPlatform:
             raise ConfigError("cannot load ssl_certificate/ssl_key: {}".format(exc))
         return ctx
 
+    def client_ssl_context(self, verify=True, ca_file=None):
+        """TLS for the gateway as a client (forwarders): the system's CAs, or
+        `ca_file` (PEM) alone; no verification when `verify` is false."""
+        try:
+            ctx = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError("cannot load ca_file {}: {}".format(ca_file, exc))
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
     def on_stop_signal(self, stop):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,10 @@ def _hono(hub):
     return hub.config["hono"] is not None
 
 
+def _forward(hub):
+    return bool(hub.config["forward"])
+
+
 # What a config may use, in setup order, as (module, whether this config
 # uses it). Only the modules a config uses are imported, so a board's heap
 # holds what its config needs and no more (as a board installs only the
@@ -69,9 +73,10 @@ FACES = (
     ("ugate.faces.homeassistant.services", _always),
     ("ugate.faces.homeassistant.stream", _face_enabled("stream")),
     ("ugate.faces.homeassistant.error_log", _always),
-    ("ugate.faces.homeassistant.ports", _always),
+    ("ugate.faces.homeassistant.status", _always),
     ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
     ("ugate.faces.hono", _hono),
+    ("ugate.faces.forward", _forward),
 )
 
 

@@ -5,11 +5,12 @@ problem is reported as a ConfigError naming the file and the key; the caller
 prints it and exits non-zero.
 """
 import json
+import os
 
 from ugate import HONO_REGISTRY
 from ugate.base import compat, store
-from ugate.base.validation import (EXTRA, ConfigError, Invalid, boolean, integer, keys, list_of, number,
-                                   one_of, optional, section, string)
+from ugate.base.validation import (EXTRA, ConfigError, Invalid, boolean, integer, keys, list_of, mapping,
+                                   number, one_of, optional, section, string)
 
 
 def ip_network(value, where):
@@ -101,6 +102,112 @@ HONO = {
     "entities": (boolean, True),
 }
 
+def http_url(value, where):
+    string(value, where)
+    if not (value.startswith("http://") or value.startswith("https://")) or len(value.split("/")[2]) == 0:
+        raise Invalid(where, "expected an http:// or https:// URL", value)
+    return value.rstrip("/")
+
+
+def secret(value, where):
+    """A password or token, in config.json or, as {"file": "name"}, in
+    DIR/secrets.json (resolved by `load`)."""
+    if isinstance(value, dict):
+        if list(value) != ["file"] or not isinstance(value["file"], str) or not value["file"]:
+            raise Invalid(where, 'expected a string or {"file": "<name in secrets.json>"}', value)
+        return SecretRef(value["file"])
+    return string(value, where)
+
+
+class SecretRef:
+    def __init__(self, name):
+        self.name = name
+
+
+def name_of(value, where):
+    """A forwarder's name: it names its files and notifications too."""
+    string(value, where)
+    if not all("a" <= c <= "z" or "0" <= c <= "9" or c in "-_" for c in value):
+        raise Invalid(where, "expected lowercase letters, digits, - and _", value)
+    return value
+
+
+def entity_globs(value, where):
+    """Entity ids or patterns with * and ?, like "sensor.*"."""
+    return list_of(string)(value, where)
+
+
+def device_map(value, where):
+    """{"<entity or bridged device>": "<Hono device id>"}."""
+    for key, device in mapping(value, where).items():
+        string(device, "{}.{}".format(where, key))
+    return dict(value)
+
+
+# Forwarders: the keys of every one, then those of each type.
+FORWARD = {
+    "type": (one_of("home_assistant", "hono", "mqtt"), None),
+    "name": (name_of, None),
+}
+FORWARD_TYPES = {
+    "home_assistant": {
+        "url": (http_url, None),
+        "token": (secret, None),
+        "verify_ssl": (boolean, True),
+        "ca_file": (optional(string), None),
+        "include": (entity_globs, []),
+        "exclude": (entity_globs, []),
+        # Put before each forwarded entity's object id: sensor.x -> sensor.<prefix>x.
+        "prefix": (optional(name_of), None),
+    },
+    "hono": {
+        "url": (http_url, None),
+        "tenant": (string, "DEFAULT_TENANT"),
+        "auth_id": (string, None),
+        "password": (secret, None),
+        "devices": (device_map, {}),
+        "qos": (integer(0, 1), 0),
+        "ttd": (optional(integer(1, 3600)), None),
+        "verify_ssl": (boolean, True),
+        "ca_file": (optional(string), None),
+    },
+    "mqtt": {
+        "host": (string, "127.0.0.1"),
+        "port": (integer(1, 65535), 1883),
+        "username": (optional(string), None),
+        "password": (optional(secret), None),
+        "tls": (boolean, False),
+        "ca_file": (optional(string), None),
+        "client_id": (optional(string), None),
+        "discovery_prefix": (string, "homeassistant"),
+        "base_topic": (optional(string), None),
+        "include": (entity_globs, []),
+        "exclude": (entity_globs, []),
+        "keepalive": (integer(5, 3600), 60),
+        # Seconds after which Home Assistant shows a bridged sensor that went
+        # quiet as unavailable (None: never).
+        "expire_after": (optional(integer(1)), None),
+    },
+}
+
+
+def forwarder(value, where):
+    mapping(value, where)
+    kind = one_of(*sorted(FORWARD_TYPES))(value.get("type"), where + ".type")
+    schema = dict(FORWARD)
+    schema.update(FORWARD_TYPES[kind])
+    return keys(value, schema, where + ".")
+
+
+def forwarders(value, where):
+    out = list_of(forwarder)(value, where)
+    names = [f["name"] for f in out]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError("key '{}[{}].name': {} is listed twice".format(where, i, name))
+    return out
+
+
 LIMITS = {
     # None means the platform's default (lower on boards than on the host).
     "max_body_bytes": (optional(integer(256)), None),
@@ -139,6 +246,8 @@ SCHEMA = {
     "telemetry": (section(TELEMETRY), {}),
     # None (absent) leaves Hono out unless hono_registry.json exists (see load).
     "hono": (optional(section(HONO)), None),
+    # Systems the gateway delivers into: Home Assistant, Hono, MQTT brokers.
+    "forward": (forwarders, []),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
     "disabled_faces": (list_of(one_of("websocket", "stream")), []),
 }
@@ -189,4 +298,41 @@ def load(config_dir, overrides=None):
         raise ConfigError("{}: {}".format(path, exc))
     if conf["hono"] is None and store.exists(store.join(config_dir, HONO_REGISTRY)):
         conf["hono"] = keys({}, HONO, "hono.")  # on for the registry alone: the defaults
+    _resolve_secrets(conf, config_dir)
     return conf
+
+
+SECRETS = "secrets.json"
+
+
+def _resolve_secrets(conf, config_dir):
+    """Replace each {"file": name} by its value from DIR/secrets.json."""
+    path = store.join(config_dir, SECRETS)
+    secrets = None
+    for i, entry in enumerate(conf["forward"]):
+        for key in ("token", "password"):
+            ref = entry.get(key)
+            if not isinstance(ref, SecretRef):
+                continue
+            if secrets is None:
+                secrets = _read_secrets(path)
+            value = secrets.get(ref.name)
+            if not isinstance(value, str) or not value:
+                raise ConfigError("key 'forward[{}].{}': no secret '{}' in {}".format(i, key, ref.name, path))
+            entry[key] = value
+
+
+def _read_secrets(path):
+    try:
+        if os.stat(path)[0] & 0o077:
+            raise ConfigError("{} is readable by others: make it owner-only (chmod 600 {})".format(
+                path, path))
+    except OSError:
+        pass  # no such file: every name is missing, as said below
+    try:
+        data = store.read_json(path, {})
+    except ValueError:  # UnicodeError is a ValueError
+        raise ConfigError("{}: not valid JSON".format(path))
+    if not isinstance(data, dict):
+        raise ConfigError("{}: expected an object of names and secrets".format(path))
+    return data

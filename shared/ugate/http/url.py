@@ -1,4 +1,5 @@
-"""URL path segments as clients send them (Microdot hands out the raw path)."""
+"""URL path segments: as clients send them (Microdot hands out the raw path),
+and as the gateway sends them when it is the client."""
 
 _HEX = "0123456789abcdefABCDEF"
 
@@ -20,3 +21,13 @@ def unquote(text):
         return bytes(out).decode()
     except UnicodeError:
         raise ValueError("not UTF-8")
+
+
+_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+
+
+def quote(text):
+    """Percent-encoding of one path segment: everything but RFC 3986's
+    unreserved characters, '/' included."""
+    return "".join(c if c in _SAFE else "".join("%{:02X}".format(b) for b in c.encode())
+                   for c in text)

@@ -44,6 +44,8 @@ class Hub:
         self.on_stop = []
         #: Serial and radio ports (objects with `status()`), for their status page.
         self.ports = []
+        #: Forwarders (objects with `status()`), for theirs.
+        self.forwarders = []
 
     def open_messages(self):
         if self.messages is None:
