@@ -3,7 +3,7 @@ Assistant's `hass` object): the bus, entity states, services, tokens and
 notifications, the command router and the message channel. It knows no HTTP,
 no source and no face."""
 from ugate import HA_VERSION, VERSION
-from ugate.base import log
+from ugate.base import compat, log, store
 from ugate.hub.bus import Bus
 from ugate.hub.commands import Commands
 from ugate.hub.services import Services
@@ -46,6 +46,21 @@ class Hub:
         self.ports = []
         #: Forwarders (objects with `status()`), for theirs.
         self.forwarders = []
+        self._instance_id = None
+
+    @property
+    def instance_id(self):
+        """This gateway's id, 32 hex digits, made at first use and kept in
+        DIR/instance_id: it names the gateway to the systems it reaches
+        (MQTT client id and topics, Home Assistant devices, zeroconf)."""
+        if self._instance_id is None:
+            path = store.join(self.config_dir, "instance_id")
+            try:
+                self._instance_id = store.read_text(path).strip()
+            except OSError:
+                self._instance_id = compat.token_hex(16)
+                store.write_atomic(path, self._instance_id + "\n")
+        return self._instance_id
 
     def open_messages(self):
         if self.messages is None:

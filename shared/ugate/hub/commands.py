@@ -33,15 +33,28 @@ class CommandResponse:
 
 class Commands:
     def __init__(self):
-        #: Sources that take commands: `owns(tenant, device)` and
+        #: Sources that take commands: `owns(tenant, device)`,
+        #: `accepts(tenant, device, name)` and
         #: `async execute(tenant, device, command, response_timeout)`.
         self.targets = []
+
+    def _target(self, tenant, device):
+        for target in self.targets:
+            if target.owns(tenant, device):
+                return target
+        return None
+
+    def accepts(self, tenant, device, name):
+        """Whether the device takes the command `name` (for a bridged device,
+        a reading's key or entity id): a face that offers controls asks."""
+        target = self._target(tenant, device)
+        return target is not None and target.accepts(tenant, device, name)
 
     async def send(self, tenant, device, command, response_timeout=None):
         """Deliver `command` to the device; with `response_timeout` (a
         request-response command) return the device's CommandResponse, or
         None when none came in time."""
-        for target in self.targets:
-            if target.owns(tenant, device):
-                return await target.execute(tenant, device, command, response_timeout)
-        raise DeviceUnavailable("device is not waiting for a command")
+        target = self._target(tenant, device)
+        if target is None:
+            raise DeviceUnavailable("device is not waiting for a command")
+        return await target.execute(tenant, device, command, response_timeout)

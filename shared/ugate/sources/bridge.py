@@ -252,6 +252,15 @@ class Bridge:
         await port.write(port.protocol.command(state.attributes, _value(command)))
         return CommandResponse(200, None, b"") if response_timeout else None
 
+    def accepts(self, tenant, device, name):
+        """Whether the reading `name` of `device` takes commands."""
+        try:
+            state = self._reading(device, name)
+        except (ValueError, DeviceUnavailable):
+            return False
+        port = self.port(state.attributes.get("port"))
+        return port is not None and port.protocol.commandable(state.attributes)
+
     def _reading(self, device, name):
         """The state of the reading `name` of `device`."""
         if "." in name:

@@ -78,6 +78,9 @@ class WaitingDevices:
     def owns(self, tenant, device):
         return (tenant, device) in self.waiters or self.registry.device(tenant, device) is not None
 
+    def accepts(self, tenant, device, name):
+        return True  # any command; the device answers for itself
+
     async def execute(self, tenant, device, command, response_timeout):
         waiter = self.waiters.get((tenant, device))
         if waiter is None:

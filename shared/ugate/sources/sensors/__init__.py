@@ -151,7 +151,13 @@ class Protocol:
     def parse(self, line):
         raise NotImplementedError
 
+    def commandable(self, attributes):
+        """Whether the entity with these attributes takes commands."""
+        return False
+
     def command(self, attributes, value):
+        """The line that sends `value` to the entity's device; ValueError
+        for an entity or a value the protocol cannot command."""
         raise ValueError("{} devices cannot be commanded".format(self.name))
 
     def telemetry(self, readings):

@@ -80,9 +80,12 @@ class JsonLines(Protocol):
                 raise ValueError("unsupported value for {}".format(key))
         return readings, []
 
+    def commandable(self, attributes):
+        return attributes.get("protocol") == "jsonl" and "id" in attributes and "key" in attributes
+
     def command(self, attributes, value):
         """`{"id": ..., "<key>": value}`: on/off become true/false."""
-        if attributes.get("protocol") != "jsonl" or "id" not in attributes or "key" not in attributes:
+        if not self.commandable(attributes):
             raise ValueError("not a jsonl entity")
         if value in ("on", "off"):
             value = value == "on"

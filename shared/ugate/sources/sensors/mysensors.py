@@ -313,12 +313,16 @@ class MySensors(Protocol):
                 for (child, vtype), payload in sorted(self.nodes[node_id].values.items())
                 if vtype != "UNIT_PREFIX"]
 
+    def commandable(self, attributes):
+        return attributes.get("protocol") == "mysensors" and "child_id" in attributes and \
+            attributes.get("value_type", "")[2:] in SETTABLE
+
     def command(self, attributes, value):
         """A set message: `node;child;1;0;type;value` (on/off -> 1/0)."""
         vtype = attributes.get("value_type", "")[2:]
         if attributes.get("protocol") != "mysensors" or "child_id" not in attributes:
             raise ValueError("not a MySensors child")
-        if vtype not in SETTABLE:
+        if not self.commandable(attributes):
             raise ValueError("V_{} cannot be set".format(vtype))
         if value in ("on", "off") or isinstance(value, bool):
             value = "1" if value in ("on", True) else "0"

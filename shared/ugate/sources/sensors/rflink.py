@@ -153,9 +153,12 @@ class RFLink(Protocol):
             return Reading(device, device_name, key + "_command", cmd.lower(), "sensor", None, None, attrs)
         raise ValueError("unknown command {!r}".format(cmd[:16]))
 
+    def commandable(self, attributes):
+        return attributes.get("protocol") == "rflink" and "switch" in attributes
+
     def command(self, attributes, value):
         """`10;<protocol>;<id>;<switch>;ON|OFF;` for a switch."""
-        if attributes.get("protocol") != "rflink" or "switch" not in attributes:
+        if not self.commandable(attributes):
             raise ValueError("not an RFLink switch")
         if value in ("on", "off"):
             value = value.upper()
