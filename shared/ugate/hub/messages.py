@@ -3,8 +3,9 @@ applications that consume them, with Hono's delivery rules.
 
 Sources publish `Message`s here (a Hono device's upload, a bridged sensor's
 reading); consumers read them. A consumer has a name (`hono` for Hono's
-application API; later each forwarder) and takes a tenant's messages through
-the receivers it attaches while it is connected (one per open stream).
+application API, `forward.<name>` for each Hono forwarder) and takes a
+tenant's messages through the receivers it attaches while it is connected
+(one per open stream; a forwarder's while its upstream answers).
 
 - No receiver for the tenant: the sender is told (`NoConsumer`), and a Hono
   device gets 503.
@@ -260,13 +261,18 @@ class EventStore:
 
 class Receiver:
     """Where a consumer takes a tenant's live messages while it is connected
-    (one per open stream). `push(msg)` must not block."""
+    (one per open stream). `push(msg)` must not block; `wants(msg)`, when
+    given, picks the messages it takes (a forwarder forwards some devices)."""
 
-    def __init__(self, consumer, tenant, push, name):
+    def __init__(self, consumer, tenant, push, name, wants=None):
         self.consumer = consumer
         self.tenant = tenant
         self.push = push
         self.name = name  # for the log: the client's address
+        self.wants = wants
+
+    def takes(self, msg):
+        return self.tenant == msg.tenant and (self.wants is None or self.wants(msg))
 
 
 class _Waiting:
@@ -316,10 +322,10 @@ class Messages:
     def has_consumer(self, tenant):
         return any(r.tenant == tenant for r in self.receivers)
 
-    def _consumers(self, tenant):
+    def _consumers(self, msg):
         names = []
         for r in self.receivers:
-            if r.tenant == tenant and r.consumer not in names:
+            if r.takes(msg) and r.consumer not in names:
                 names.append(r.consumer)
         return names
 
@@ -327,7 +333,7 @@ class Messages:
         """Hand `msg` to every receiver of its tenant without waiting (QoS 0);
         False when there is none (the message is dropped, as Hono drops QoS 0
         telemetry nobody consumes)."""
-        receivers = [r for r in self.receivers if r.tenant == msg.tenant]
+        receivers = [r for r in self.receivers if r.takes(msg)]
         for receiver in receivers:
             receiver.push(msg)
         return bool(receivers)
@@ -336,7 +342,7 @@ class Messages:
         """Deliver `msg` with its QoS; returns the outcome (None when no
         consumer acknowledged it within `ack_timeout` seconds). NoConsumer,
         StoreFull."""
-        consumers = self._consumers(msg.tenant)
+        consumers = self._consumers(msg)
         if not consumers:
             raise NoConsumer()
         if msg.kind == EVENT:
