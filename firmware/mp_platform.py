@@ -43,6 +43,8 @@ class MicroPythonPlatform:
         "ugate.faces.homeassistant.websocket.Connection.max_subscriptions": 16,
         "ugate.hub.messages.EventStore.max_per_tenant": 32,
         "ugate.sources.hono.commands.WaitingDevices.max_pending": 8,
+        "ugate.http.client.Client.max_body_bytes": 8 * 1024,
+        "ugate.faces.forward.hono.HonoGateway.max_queued": 16,
     }
 
     def ssl_context(self, certfile, keyfile):
