@@ -42,6 +42,8 @@ MODULES = [
     ("parser rtl_433", "ugate.sources.sensors.rtl433"),
     ("restore_state", "ugate.hub.restore"),
     ("Hono (device API and application API)", "ugate.sources.hono ugate.faces.hono"),
+    ("forwarder into Home Assistant", "ugate.faces.forward.home_assistant"),
+    ("forwarder into Hono (with the message channel)", "ugate.faces.forward.hono"),
 ]
 
 #: (row, config.json) for the create_app rows.
