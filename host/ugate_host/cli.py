@@ -3,6 +3,7 @@
     ugate run --config-dir DIR [--host HOST] [--port PORT] [--runtime cpython|micropython]
               [--mpy BUILD_DIR] [--heapsize SIZE]
     ugate token create|list|revoke --config-dir DIR
+    ugate user create|list|password|remove ... --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate secret set|list|remove [NAME] --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
@@ -14,7 +15,7 @@ import sys
 
 from ugate import config as config_mod
 from ugate.hub.tokens import TokenError, TokenStore
-from ugate_host import hono_cli
+from ugate_host import hono_cli, user_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE_MAIN = os.path.join(REPO, "firmware", "main.py")
@@ -132,6 +133,7 @@ def parser():
         sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
     token.set_defaults(func=cmd_token)
 
+    user_cli.add_parser(sub)
     hono_cli.add_parser(sub)
 
     secret = sub.add_parser("secret", help="manage the secrets config.json names as {\"file\": NAME}",

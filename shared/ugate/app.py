@@ -75,6 +75,7 @@ FACES = (
     ("ugate.faces.homeassistant.error_log", _always),
     ("ugate.faces.homeassistant.status", _always),
     ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
+    ("ugate.faces.homeassistant.auth", _face_enabled("auth")),
     ("ugate.faces.hono", _hono),
     ("ugate.faces.forward", _forward),
 )
@@ -204,6 +205,9 @@ def run(config_dir, overrides, platform):
         token = hub.tokens.create("owner")
         print("Owner long-lived access token (shown once, stored hashed):")
         print(token)
+    if "auth" not in conf["disabled_faces"] and not hub.auth.onboarded():
+        print("No user can sign in with a password yet: create the owner with "
+              "`ugate user create NAME --config-dir {}`.".format(config_dir))
     try:
         asyncio.run(serve(hub, app))
     except KeyboardInterrupt:

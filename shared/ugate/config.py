@@ -208,6 +208,12 @@ def forwarders(value, where):
     return out
 
 
+# Sign-in (OAuth2 tokens issued at /auth/token).
+AUTH = {
+    # Seconds an access token lasts (Home Assistant: 30 minutes).
+    "access_token_lifetime": (integer(60, 86400), 1800),
+}
+
 LIMITS = {
     # None means the platform's default (lower on boards than on the host).
     "max_body_bytes": (optional(integer(256)), None),
@@ -242,6 +248,7 @@ SCHEMA = {
     "log_level": (one_of("debug", "info", "warning", "error"), "info"),
     "log_file": (optional(string), None),
     "limits": (section(LIMITS), {}),
+    "auth": (section(AUTH), {}),
     "serial": (serial_ports, []),
     "telemetry": (section(TELEMETRY), {}),
     # None (absent) leaves Hono out unless hono_registry.json exists (see load).
@@ -249,7 +256,7 @@ SCHEMA = {
     # Systems the gateway delivers into: Home Assistant, Hono, MQTT brokers.
     "forward": (forwarders, []),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
-    "disabled_faces": (list_of(one_of("websocket", "stream")), []),
+    "disabled_faces": (list_of(one_of("websocket", "stream", "auth")), []),
 }
 
 

@@ -14,7 +14,7 @@ from microdot import Response
 
 from ugate.base import compat
 from ugate.http import url
-from ugate.http.auth import requires_auth
+from ugate.http.auth import requires_auth, watch_revocation
 from ugate.http.responses import json_error
 from ugate.http.server import remote
 from ugate.http.sse import EventStreamBody, frame
@@ -33,8 +33,8 @@ class ConsumerStream(EventStreamBody):
     #: to be settled, must fit.
     max_pending_bytes = 256 * 1024
 
-    def __init__(self, messages, tenant, sock, client):
-        super().__init__(sock, client)
+    def __init__(self, messages, tenant, sock, client, watch=None):
+        super().__init__(sock, client, watch)
         self.messages = messages
         self.tenant = tenant
         self.backlog = []
@@ -56,7 +56,7 @@ class ConsumerStream(EventStreamBody):
 
 
 def setup(app, hub):
-    auth = requires_auth(hub.tokens)
+    auth = requires_auth(hub.auth)
     messages = hub.open_messages()
     longest = hub.config["hono"]["command_timeout"]
 
@@ -65,7 +65,8 @@ def setup(app, hub):
     async def consume(request, tenant):
         if not messages.knows(tenant):
             return json_error(404, "no such tenant")
-        stream = ConsumerStream(messages, tenant, request.sock, remote(request))
+        stream = ConsumerStream(messages, tenant, request.sock, remote(request),
+                                watch_revocation(hub.auth, request))
         return Response(stream, headers={"Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
 

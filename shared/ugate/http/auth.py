@@ -19,16 +19,25 @@ def unauthorized(request):
     return error_response(401)
 
 
-def requires_auth(tokens):
-    """Decorator factory: the route runs with `request.g.user` set, or the
-    request gets 401."""
+def requires_auth(auth):
+    """Decorator factory: the route runs with `request.g.user` set (the
+    user of a long-lived or an access token, checked by `auth`, the hub's
+    `ugate.hub.auth.Auth`), or the request gets 401."""
     def decorator(handler):
         @wraps(handler)
         async def wrapper(request, *args, **kwargs):
-            user = tokens.validate(bearer_token(request))
+            user = auth.validate(bearer_token(request))
             if user is None:
                 return unauthorized(request)
             request.g.user = user
             return await handler(request, *args, **kwargs)
         return wrapper
     return decorator
+
+
+def watch_revocation(auth, request):
+    """For a stream opened by an authenticated request: `watch(end)` calls
+    `end()` when the request's credential is revoked, and returns the
+    function that stops watching."""
+    user = request.g.user
+    return lambda end: auth.watch(user, end)

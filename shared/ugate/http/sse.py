@@ -4,7 +4,8 @@
 Each client gets a bounded queue of frames. A client that stops reading
 leaves its socket full, its frames pile up past `max_pending_bytes` (or the
 queue's item limit), and it is dropped: listener removed, connection
-aborted. Nothing grows without bound. A client that closes its connection is
+aborted. Nothing grows without bound. A stream opened with a credential
+that is revoked later is dropped the same way (`watch`). A client that closes its connection is
 noticed at once (its end of input), not at the next write.
 
 Microdot's own SSE helper keeps an unbounded list, and MicroPython has no
@@ -35,8 +36,13 @@ class EventStreamBody:
     #: Frames are joined into writes of up to this many bytes.
     write_size = 2048
 
-    def __init__(self, sock, client):
+    def __init__(self, sock, client, watch=None):
+        """`watch(end)`, when given, calls `end()` once the credential the
+        stream was opened with is revoked and returns the function that
+        stops watching (`ugate.http.auth.watch_revocation`)."""
         self.client = client
+        self._watch = watch
+        self._unwatch = None
         self.reader, self.writer = sock
         self.queue = None
         self.frames = []  # taken from the queue, not yet written
@@ -55,6 +61,8 @@ class EventStreamBody:
             self._task = asyncio.current_task()
             self._unlisten = self.subscribe()
             self._watcher = asyncio.create_task(self._watch_client())
+            if self._watch is not None:
+                self._unwatch = self._watch(self._revoked)
             return PING
         if not self.frames:
             try:
@@ -88,8 +96,16 @@ class EventStreamBody:
         piled_up = self.pending_bytes > self.max_pending_bytes and len(self.queue.items) > 1
         if self.queue.overflowed or piled_up:
             _log.warning("event stream client {} does not read: dropped".format(self.client))
-            self._detach()
-            abort(self.writer, self._task)
+            self._drop()
+
+    def _revoked(self):
+        _log.info("event stream client {}: its token was revoked: closed".format(self.client))
+        self._unwatch = None  # the watcher let go already
+        self._drop()
+
+    def _drop(self):
+        self._detach()
+        abort(self.writer, self._task)
 
     async def _watch_client(self):
         # The client sends nothing after its request: end of input means it has gone.
@@ -102,6 +118,9 @@ class EventStreamBody:
         self._detach()
 
     def _detach(self):
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None

@@ -1,9 +1,10 @@
 """The hub: the one model every source writes and every face reads (like Home
 Assistant's `hass` object): the bus, entity states, services, tokens and
-notifications, the command router and the message channel. It knows no HTTP,
+users (auth), notifications, the command router and the message channel. It knows no HTTP,
 no source and no face."""
 from ugate import HA_VERSION, VERSION
 from ugate.base import compat, log, store
+from ugate.hub.auth import Auth
 from ugate.hub.bus import Bus
 from ugate.hub.commands import Commands
 from ugate.hub.services import Services
@@ -29,6 +30,8 @@ class Hub:
         self.states = StateMachine(self.bus)
         self.services = Services(self.bus)
         self.tokens = TokenStore(config_dir)
+        #: Checks bearer tokens; users, refresh tokens, revocations.
+        self.auth = Auth(config_dir, self.tokens, config["auth"]["access_token_lifetime"])
         self.commands = Commands()
         #: The message channel (`ugate.hub.messages.Messages`), opened by the
         #: first part that consumes messages (`open_messages`): a config with

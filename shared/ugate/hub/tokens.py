@@ -22,9 +22,17 @@ class TokenError(ValueError):
 
 
 class User:
-    def __init__(self, id, name):
+    """Who made a request: `credential` is what they showed, ("token",
+    hash) for a long-lived token or ("refresh", id) for an access token
+    made from a refresh token (`ugate.hub.auth`), so a revocation can find
+    what it ends."""
+
+    def __init__(self, id, name, is_owner=True, username=None, credential=None):
         self.id = id
         self.name = name
+        self.is_owner = is_owner
+        self.username = username
+        self.credential = credential
 
 
 def _read(path):
@@ -41,6 +49,11 @@ def _read(path):
     if not ok:
         raise ValueError("not a token file")
     return data
+
+
+def _alive(entry):
+    expires = entry.get("expires_us")
+    return expires is None or compat.now_us() < expires
 
 
 class TokenStore:
@@ -65,15 +78,22 @@ class TokenStore:
     def list(self):
         return [{"name": t["name"], "created_at": t["created_at"]} for t in self._load()["tokens"]]
 
-    def create(self, name):
-        """Create a token; returns it in clear, the only time it is seen."""
+    def create(self, name, user_id=None, expires_us=None):
+        """Create a token; returns it in clear, the only time it is seen. It
+        belongs to the owner unless a `user_id` is given (one made from the
+        profile page), and lasts until revoked unless it `expires_us`."""
         data = self._load()
         if not name or any(t["name"] == name for t in data["tokens"]):
             raise TokenError("a token named '{}' exists already".format(name) if name
                              else "a token needs a name")
         token = compat.token_hex(TOKEN_BYTES)
-        data["tokens"].append({"name": name, "hash": compat.sha256_hex(token),
-                               "created_at": dates.iso(compat.now_us())})
+        entry = {"name": name, "hash": compat.sha256_hex(token),
+                 "created_at": dates.iso(compat.now_us())}
+        if user_id is not None:
+            entry["user_id"] = user_id
+        if expires_us is not None:
+            entry["expires_us"] = expires_us
+        data["tokens"].append(entry)
         self._file.write(data)
         return token
 
@@ -85,16 +105,21 @@ class TokenStore:
         data["tokens"] = kept
         self._file.write(data)
 
-    def validate(self, token):
-        """The owning user for a valid token, else None. Every stored hash is
+    def find(self, token):
+        """The stored entry of a valid token, else None. Every stored hash is
         compared in constant time, whether or not one matched earlier."""
         if not token:
             return None
         digest = compat.sha256_hex(token)
-        found = False
+        found = None
         for t in self._load()["tokens"]:
-            found = compat.equal(digest, t["hash"]) or found
-        return self.owner if found else None
+            if compat.equal(digest, t["hash"]):
+                found = t
+        return found if found is not None and _alive(found) else None
+
+    def entries(self):
+        """The stored entries (hashes included: not for clients' eyes)."""
+        return [t for t in self._load()["tokens"] if _alive(t)]
 
     def is_empty(self):
         return not self._load()["tokens"]

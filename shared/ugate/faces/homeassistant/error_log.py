@@ -13,7 +13,7 @@ def setup(app, hub):
         return
 
     @app.get("/api/error_log")
-    @requires_auth(hub.tokens)
+    @requires_auth(hub.auth)
     async def api_error_log(request):
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if request.method == "HEAD":

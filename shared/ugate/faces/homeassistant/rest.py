@@ -63,7 +63,7 @@ def request_context(request):
 
 
 def setup(app, hub):
-    auth = requires_auth(hub.tokens)
+    auth = requires_auth(hub.auth)
 
     @app.get("/api/")
     @auth

@@ -20,7 +20,7 @@ REFUSALS = {
 
 
 def setup(app, hub):
-    auth = requires_auth(hub.tokens)
+    auth = requires_auth(hub.auth)
 
     @app.get("/api/services")
     @auth

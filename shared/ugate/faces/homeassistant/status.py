@@ -6,7 +6,7 @@ from ugate.http.responses import json_response
 
 
 def setup(app, hub):
-    auth = requires_auth(hub.tokens)
+    auth = requires_auth(hub.auth)
 
     @app.get("/api/ugate/ports")
     @auth

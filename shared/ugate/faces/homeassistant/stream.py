@@ -3,7 +3,7 @@
 (bounded per client by `ugate.http.sse`)."""
 from microdot import Response
 
-from ugate.http.auth import requires_auth
+from ugate.http.auth import requires_auth, watch_revocation
 from ugate.http.server import remote
 from ugate.http.sse import EventStreamBody, frame
 from ugate.hub.bus import MATCH_ALL
@@ -12,8 +12,8 @@ from ugate.hub.bus import MATCH_ALL
 class BusStream(EventStreamBody):
     """The body of one `/api/stream` response: the bus, one frame per event."""
 
-    def __init__(self, bus, sock, client, restrict=None):
-        super().__init__(sock, client)
+    def __init__(self, bus, sock, client, restrict=None, watch=None):
+        super().__init__(sock, client, watch)
         self.bus = bus
         self.restrict = restrict
 
@@ -27,10 +27,11 @@ class BusStream(EventStreamBody):
 
 def setup(app, hub):
     @app.get("/api/stream")
-    @requires_auth(hub.tokens)
+    @requires_auth(hub.auth)
     async def api_stream(request):
         restrict = request.args.get("restrict")
         stream = BusStream(hub.bus, request.sock, remote(request),
-                           restrict.split(",") if restrict else None)
+                           restrict.split(",") if restrict else None,
+                           watch_revocation(hub.auth, request))
         return Response(stream, headers={"Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})

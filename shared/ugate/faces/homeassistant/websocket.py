@@ -14,10 +14,11 @@ import json
 
 from microdot import Response
 
-from ugate.base import compat, jsonstream, log
+from ugate.base import jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
-from ugate.base.validation import EXTRA, MISSING, Invalid, known_keys
+from ugate.base.validation import MISSING, Invalid, known_keys
+from ugate.faces.homeassistant.request_data import voluptuous
 from ugate.faces.homeassistant.websocket_commands import (
     COMMANDS, ERR_HOME_ASSISTANT_ERROR, ERR_ID_REUSE, ERR_INVALID_FORMAT, ERR_UNAUTHORIZED,
     ERR_UNKNOWN_COMMAND, ERR_UNKNOWN_ERROR, error_message, field)
@@ -47,20 +48,6 @@ class LimitReached(Exception):
     """A command would take more than a client may hold."""
 
 
-def voluptuous(exc):
-    """An Invalid in the words of Home Assistant's schemas (voluptuous);
-    `where` None: a problem of the message as a whole."""
-    if exc.where is None:
-        return exc.problem
-    if exc.problem == EXTRA:
-        problem = "extra keys not allowed"
-    elif exc.problem == MISSING:
-        problem = exc.problem
-    else:
-        problem = exc.problem + " for dictionary value"
-    return "{} @ data['{}']".format(problem, exc.where)
-
-
 def check_auth_message(msg):
     """Invalid unless `msg` fits HA's AUTH_MESSAGE_SCHEMA."""
     if not isinstance(msg, dict):
@@ -87,16 +74,12 @@ class Connection:
     max_pending = 256
     #: Subscriptions one client may hold; each is a bus listener.
     max_subscriptions = 64
-    #: Milliseconds between checks, while sending, that the login token was
-    #: not revoked (every command checks it too).
-    token_recheck_ms = 1000
-
     def __init__(self, hub, request, ws):
         self.hub = hub
         self.request = request
         self.ws = ws
         self.user = None
-        self.token = None
+        self._unwatch = None
         self.last_id = 0
         self.coalesce = False
         #: Subscription id -> function that removes its bus listener.
@@ -105,7 +88,6 @@ class Connection:
         self.done = asyncio.Event()
         #: Set by the writer after each batch it sent.
         self.sent = asyncio.Event()
-        self._checked = compat.ticks_ms()
 
     def listen(self, msg_id, event_type, forward):
         """Subscribe `forward` to the bus for subscription `msg_id`."""
@@ -135,6 +117,7 @@ class Connection:
             except asyncio.CancelledError:  # the gateway is stopping
                 close_code = 1001
             finally:
+                self._unwatch()
                 reader.cancel()
                 writer.cancel()
                 for remove in self.subscriptions.values():
@@ -178,26 +161,25 @@ class Connection:
             _log.warning("from {}: {!r}".format(self.request.g.remote, message))
             await ws.send(_typed("auth_invalid", "message", message))
             return False
-        self.user = self._user(msg.get("access_token"))
+        self.user = self.hub.auth.validate(msg.get("access_token"))
         if self.user is None:
             await ws.send(_typed("auth_invalid", "message", "Invalid access token or password"))
             self.request.app.login_failed(self.request)
             return False
-        self.token = msg["access_token"]
         await ws.send(_typed("auth_ok", "ha_version", self.hub.ha_version))
         self.request.app.login_succeeded(self.request)
+        # As in Home Assistant, revoking the credential closes the connection;
+        # an access token's expiry does not.
+        self._unwatch = self.hub.auth.watch(self.user, self._revoked)
         return True
 
-    def _user(self, token):
-        try:
-            return self.hub.tokens.validate(token)
-        except ValueError:  # auth.json unreadable: trust nobody
-            return None
+    def _revoked(self):
+        _log.info("client at {}: its token was revoked; disconnected".format(self.request.g.remote))
+        self.queue.close()  # the writer sends what is queued (a command's answer), then ends
 
     def authorized(self):
-        """Whether the login token is still valid (it may have been revoked)."""
-        self._checked = compat.ticks_ms()
-        return self._user(self.token) is not None
+        """Whether the login credential is still valid (it may have been revoked)."""
+        return self.hub.auth.active(self.user)
 
     async def _read(self):
         try:
@@ -264,10 +246,6 @@ class Connection:
                 messages = await self.queue.get()
                 if self.queue.overflowed or not messages:
                     return
-                if (not self.queue.closed
-                        and compat.ticks_diff(compat.ticks_ms(), self._checked)
-                        > self.token_recheck_ms and not self.authorized()):
-                    return
                 if self.coalesce and len(messages) > 1:
                     await ws.send_text(jsonstream.array(messages, _dumps))
                 else:
@@ -283,6 +261,8 @@ class Connection:
 
 
 def setup(app, hub):
+    from ugate.faces.homeassistant import auth_commands
+    COMMANDS.update(auth_commands.COMMANDS)
     hub.components.append("websocket_api")
 
     @app.get("/api/websocket")

@@ -1,0 +1,52 @@
+"""The WebSocket commands of Home Assistant's profile page (its `auth`
+component): who is signed in, and their tokens. Added to the WebSocket
+API's command table (`websocket_commands.COMMANDS`) by its setup."""
+from ugate.base.compat import OrderedDict
+from ugate.base.validation import Invalid
+from ugate.faces.homeassistant.websocket_commands import (ERR_UNKNOWN_ERROR, error_message, field,
+                                                         result_message)
+from ugate.hub.tokens import TokenError
+
+
+async def current_user(conn, msg):
+    user = conn.user
+    credentials = [OrderedDict([("auth_provider_type", "homeassistant"),
+                                ("auth_provider_id", None)])] if user.username else []
+    # ugate has no permissions: every user may do everything, as an admin.
+    conn.enqueue(result_message(msg["id"], OrderedDict([
+        ("id", user.id), ("name", user.name), ("is_owner", user.is_owner), ("is_admin", True),
+        ("credentials", credentials), ("mfa_modules", [])])))
+
+
+async def long_lived_access_token(conn, msg):
+    lifespan = field(msg, "lifespan", int, required=True)
+    client_name = field(msg, "client_name", str, required=True)
+    field(msg, "client_icon", str)
+    if lifespan < 1:
+        raise Invalid("lifespan", "value must be at least 1", lifespan)
+    try:
+        token = conn.hub.auth.create_long_lived(conn.user, client_name, lifespan)
+    except TokenError as exc:
+        conn.enqueue(error_message(msg["id"], ERR_UNKNOWN_ERROR, str(exc)))
+        return
+    conn.enqueue(result_message(msg["id"], token))
+
+
+async def refresh_tokens(conn, msg):
+    conn.enqueue(result_message(msg["id"], conn.hub.auth.credentials(conn.user)))
+
+
+async def delete_refresh_token(conn, msg):
+    token_id = field(msg, "refresh_token_id", str, required=True)
+    if not conn.hub.auth.delete_credential(conn.user, token_id):
+        conn.enqueue(error_message(msg["id"], "invalid_token_id", "Received invalid token"))
+        return
+    conn.enqueue(result_message(msg["id"], {}))
+
+
+COMMANDS = {
+    "auth/current_user": current_user,
+    "auth/long_lived_access_token": long_lived_access_token,
+    "auth/refresh_tokens": refresh_tokens,
+    "auth/delete_refresh_token": delete_refresh_token,
+}
