@@ -1,8 +1,10 @@
 """A small client of Home Assistant's WebSocket API over websocket-client,
 for the tests of `/api/websocket`."""
 import json
+import time
 
 import websocket
+from websocket import ABNF
 
 
 def ws_url(gateway):
@@ -33,3 +35,20 @@ def connect(gateway, token=None, **kwargs):
 def command(ws, message):
     send(ws, message)
     return recv(ws)
+
+
+def closed_by_server(ws, timeout=10):
+    """True when the server closes the connection (close frame, EOF or reset)
+    before `timeout`; messages still in flight are skipped."""
+    ws.settimeout(timeout)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            frame = ws.recv_frame()
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            return True
+        except websocket.WebSocketTimeoutException:
+            return False
+        if frame is None or frame.opcode == ABNF.OPCODE_CLOSE:
+            return True
+    return False

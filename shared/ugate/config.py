@@ -211,7 +211,7 @@ def forwarders(value, where):
 # Sign-in (OAuth2 tokens issued at /auth/token).
 AUTH = {
     # Seconds an access token lasts (Home Assistant: 30 minutes).
-    "access_token_lifetime": (integer(60, 86400), 1800),
+    "access_token_lifetime": (integer(1, 86400), 1800),
 }
 
 LIMITS = {

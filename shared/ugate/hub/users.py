@@ -116,9 +116,9 @@ class Users:
                 return u
         return None
 
-    def find(self, username):
+    def find(self, username, data=None):
         wanted = normalize(username)
-        for u in self.all():
+        for u in (data or self._load())["users"]:
             if u["username"] == wanted:
                 return u
         return None
@@ -142,14 +142,17 @@ class Users:
     async def set_password(self, username, password):
         self._existing(username)
         encoded = await hash_password(password)
-        self._existing(username)["password"] = encoded  # as the file is now: hashing took a while
-        self._file.write(self._load())
+        # The file as it is now (hashing took a while), read once: each read
+        # of a file changed moments ago is a new copy.
+        data = self._load()
+        self._existing(username, data)["password"] = encoded
+        self._file.write(data)
 
     def remove(self, username):
-        user = self._existing(username)
+        data = self._load()
+        user = self._existing(username, data)
         if user.get("is_owner"):
             raise UserError("the owner cannot be removed (ugate user password changes the password)")
-        data = self._load()
         data["users"] = [u for u in data["users"] if u["id"] != user["id"]]
         self._file.write(data)
 
@@ -157,8 +160,8 @@ class Users:
         if self.find(username) is not None:
             raise UserError("a user named '{}' exists already".format(normalize(username)))
 
-    def _existing(self, username):
-        user = self.find(username)
+    def _existing(self, username, data=None):
+        user = self.find(username, data)
         if user is None:
             raise UserError("no user named '{}'".format(normalize(username)))
         return user

@@ -175,7 +175,12 @@ class Connection:
 
     def _revoked(self):
         _log.info("client at {}: its token was revoked; disconnected".format(self.request.g.remote))
-        self.queue.close()  # the writer sends what is queued (a command's answer), then ends
+        # In a task, after the answer of the command that revoked it (if one
+        # did); the writer sends what is queued, then ends the connection.
+        asyncio.create_task(self._close_queue())
+
+    async def _close_queue(self):
+        self.queue.close()
 
     def authorized(self):
         """Whether the login credential is still valid (it may have been revoked)."""
