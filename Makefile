@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython test venv clean firmware deploy flash bench
+.PHONY: run run-micropython test venv browser clean firmware deploy flash bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,17 @@ $(CONFIG_DIR)/config.json:
 	mkdir -p $(CONFIG_DIR)
 	sed 's|"\.ugate/|"$(CONFIG_DIR)/|' examples/config.json > $@
 
+# The sign-in tests drive Debian's Chromium with Selenium (never a downloaded
+# browser): installed from apt when missing (CI runs as root).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+/usr/bin/chromium /usr/bin/chromedriver:
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
+
+browser: /usr/bin/chromium /usr/bin/chromedriver
+
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 tests
 
 ## firmware: compile ugate, its firmware glue and Microdot to .mpy in build/$(BOARD)/ (BOARD=esp32|esp32s3|pico_w)

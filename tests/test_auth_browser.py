@@ -1,0 +1,112 @@
+"""The companion apps' sign-in, end to end in a real browser on both
+runtimes: Debian's headless Chromium driven by Selenium (the system's
+/usr/bin/chromium and /usr/bin/chromedriver; `make test` installs them)
+opens /auth/authorize as the Android app's web view does, a user signs in
+with the keyboard alone, and the navigation to
+homeassistant://auth-callback?code=…&state=… is read from the browser's
+performance log (a custom scheme does not load; the app would catch it).
+The code is then exchanged at /auth/token like the app does, and the
+tokens used, refreshed and revoked.
+
+Screenshots of the page (the form with an error, then signed in) are saved
+as artifacts in the test's tmp directory: sign-in-form.png and
+sign-in-done.png.
+"""
+import json
+import os
+import urllib.parse
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from auth_client import ANDROID, APP_CALLBACK, create_user, token_request
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), \
+        "Debian's chromium and chromium-driver are missing: make test installs them"
+    os.environ["SE_OFFLINE"] = "true"  # Selenium must never download a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument("--user-data-dir=" + str(tmp_path / "chromium-profile"))
+    options.add_argument("--window-size=412,800")  # a phone's web view
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def navigations(driver, prefix):
+    """The URLs starting with `prefix` the page asked to navigate to since
+    the last call."""
+    found = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] in ("Page.frameRequestedNavigation", "Page.frameScheduledNavigation"):
+            url = message["params"]["url"]
+            if url.startswith(prefix) and url not in found:
+                found.append(url)
+    return found
+
+
+def test_companion_app_sign_in_in_a_real_browser(start_gateway, browser, tmp_path):
+    gw = start_gateway()
+    create_user(gw, "ada", "correct horse")
+    query = urllib.parse.urlencode({"response_type": "code", "client_id": ANDROID,
+                                    "redirect_uri": APP_CALLBACK, "state": "s-42"})
+    browser.get(gw.url("/auth/authorize?" + query))
+    wait = WebDriverWait(browser, 15)
+    wait.until(lambda d: d.find_element(By.ID, "client").text == "for " + ANDROID)
+    # The keyboard alone: the username field has the focus, Tab moves on, Enter submits.
+    wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "username")
+    browser.switch_to.active_element.send_keys("Ada", Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "password"
+    browser.switch_to.active_element.send_keys("wrong", Keys.ENTER)
+    wait.until(lambda d: d.find_element(By.ID, "error").text == "Invalid username or password.")
+    assert browser.find_element(By.ID, "error").get_attribute("role") == "alert"
+    assert browser.switch_to.active_element.get_attribute("id") == "password"
+    browser.save_screenshot(str(tmp_path / "sign-in-form.png"))
+
+    browser.switch_to.active_element.send_keys("correct horse", Keys.ENTER)
+    seen = []  # reading the log empties it
+    wait.until(lambda d: seen.extend(navigations(d, APP_CALLBACK)) or seen)
+    browser.save_screenshot(str(tmp_path / "sign-in-done.png"))
+    [url] = seen
+    parts = urllib.parse.urlsplit(url)
+    assert parts.scheme + "://" + parts.netloc == APP_CALLBACK
+    params = urllib.parse.parse_qs(parts.query)
+    assert params["state"] == ["s-42"] and len(params["code"][0]) == 32
+    assert params["storeToken"] == ["true"]  # "keep me signed in": preselected on a local network
+    assert browser.find_element(By.ID, "back").get_attribute("href") == url
+    assert os.path.getsize(tmp_path / "sign-in-done.png") > 1000
+
+    # What the app does with the code.
+    r = token_request(gw, grant_type="authorization_code", client_id=ANDROID, code=params["code"][0])
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert gw.get("/api/", token=tokens["access_token"]).json() == {"message": "API running."}
+    r = token_request(gw, grant_type="refresh_token", client_id=ANDROID, refresh_token=tokens["refresh_token"])
+    fresh = r.json()["access_token"]
+    assert gw.get("/api/", token=fresh).status_code == 200
+    assert token_request(gw, token=tokens["refresh_token"], action="revoke").status_code == 200
+    assert gw.get("/api/", token=fresh).status_code == 401
+
+
+def test_the_page_says_when_nobody_can_sign_in_yet(start_gateway, browser):
+    gw = start_gateway()
+    query = urllib.parse.urlencode({"client_id": ANDROID, "redirect_uri": APP_CALLBACK})
+    browser.get(gw.url("/auth/authorize?" + query))
+    WebDriverWait(browser, 15).until(lambda d: "No user exists yet" in d.find_element(By.ID, "error").text)
+    assert browser.find_element(By.ID, "submit").get_attribute("disabled") == "true"
