@@ -2,6 +2,8 @@
 /auth/providers, the login flow, /auth/token and /auth/revoke, with Home
 Assistant's status codes and bodies (ha-api.md 6.2, 6.5), and the tokens it
 issues working wherever a long-lived token does."""
+import base64
+import hashlib
 import json
 import os
 import stat
@@ -67,6 +69,13 @@ def test_metadata_and_page(gateway):
     assert r.headers["x-frame-options"] == "SAMEORIGIN" and r.headers["referrer-policy"] == "no-referrer"
     assert '<input id="username"' in r.text and 'type="password"' in r.text
     assert "://" not in r.text  # nothing loaded from elsewhere
+    assert int(r.headers["content-length"]) == len(r.content)
+    # The policy allows the page's own script and style, by their hashes.
+    for tag in ("script", "style"):
+        inline = r.content.split("<{}>".format(tag).encode())[1].split("</{}>".format(tag).encode())[0]
+        digest = base64.b64encode(hashlib.sha256(inline).digest()).decode()
+        assert "{}-src 'sha256-{}'".format(tag, digest) in csp, "the page changed: its {} hash is {}".format(
+            tag, digest)
 
 
 def test_login_flow_answers(start_gateway):

@@ -7,7 +7,7 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 import sys
 
-from ugate.base import log, store
+from ugate.base import compat, log, store
 from ugate.base.backoff import Backoff
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
@@ -185,10 +185,7 @@ def load_config(config_dir, overrides=None):
     try:
         return config.load(config_dir, overrides)
     finally:
-        sys.modules.pop("ugate.config", None)
-        ugate = sys.modules["ugate"]
-        if hasattr(ugate, "config"):
-            delattr(ugate, "config")
+        compat.unload("ugate.config")
 
 
 def run(config_dir, overrides, platform):

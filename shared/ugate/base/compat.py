@@ -6,6 +6,7 @@ which interpreter it runs on.
 import binascii
 import hashlib
 import os
+import sys
 import time
 
 try:
@@ -109,3 +110,14 @@ def ulid():
         n >>= 5
     out.reverse()
     return "".join(out)
+
+
+def unload(name):
+    """Forget the module `name` (a dotted name): a module stays in a board's
+    heap for as long as sys.modules or its package holds it. Whatever still
+    uses it keeps it until done."""
+    sys.modules.pop(name, None)
+    package, _, attr = name.rpartition(".")
+    parent = sys.modules.get(package)
+    if parent is not None and hasattr(parent, attr):
+        delattr(parent, attr)

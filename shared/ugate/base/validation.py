@@ -117,3 +117,17 @@ def section(schema):
     def check(value, where):
         return keys(mapping(value, where), schema, where + ".")
     return check
+
+
+def voluptuous(exc):
+    """An Invalid in the words of Home Assistant's schemas (voluptuous);
+    `where` None: a problem of the message as a whole."""
+    if exc.where is None:
+        return exc.problem
+    if exc.problem == EXTRA:
+        problem = "extra keys not allowed"
+    elif exc.problem == MISSING:
+        problem = exc.problem
+    else:
+        problem = exc.problem + " for dictionary value"
+    return "{} @ data['{}']".format(problem, exc.where)

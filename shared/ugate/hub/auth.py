@@ -13,17 +13,10 @@ another process (`ugate token revoke`, `ugate user remove`) within
 """
 import asyncio
 
-from ugate.base import compat, dates, log, store
+from ugate.base import compat, log, store
 from ugate.hub.tokens import User
 
 _log = log.get("auth")
-
-US = 1000000
-
-
-def _llat_id(entry):
-    """A stable id for a long-lived token that reveals nothing of its hash."""
-    return compat.sha256_hex("llat:" + entry["hash"])[:32]
 
 
 class Auth:
@@ -65,12 +58,17 @@ class Auth:
 
     @property
     def refresh_tokens(self):
+        """The refresh token store, loaded on first use (see `has_refresh_tokens`)."""
         if self._refresh is None:
             from ugate.hub.refresh_tokens import RefreshTokens
             self._refresh = RefreshTokens(self.config_dir, self.max_refresh_tokens,
                                           self.max_access_tokens, self.access_lifetime)
             self._refresh_on_disk = True
         return self._refresh
+
+    def has_refresh_tokens(self):
+        """Whether anyone may hold a refresh token (without loading the store)."""
+        return self._refresh_on_disk
 
     def onboarded(self):
         """Whether a user with a password exists (Home Assistant's user
@@ -119,7 +117,7 @@ class Auth:
         kind, key = user.credential
         try:
             if kind == "token":
-                entry = self._llat(lambda t: t["hash"] == key)
+                entry = self.long_lived(lambda t: t["hash"] == key)
                 return entry is not None and self._user(entry.get("user_id"), None) is not None
             refresh = self.refresh_tokens if self._refresh_on_disk else None
             return refresh is not None and refresh.active(key) and \
@@ -127,7 +125,7 @@ class Auth:
         except ValueError:
             return False
 
-    def _llat(self, match):
+    def long_lived(self, match):
         for entry in self.tokens.entries():
             if match(entry):
                 return entry
@@ -146,6 +144,8 @@ class Auth:
         return lambda: self._watchers.pop(key, None)
 
     def check_revoked(self):
+        """End what revoked credentials opened: called after a revocation
+        here, and every `recheck_interval` while anything is watched."""
         for key, (user, end) in list(self._watchers.items()):
             if key in self._watchers and not self.active(user):
                 del self._watchers[key]
@@ -161,85 +161,3 @@ class Auth:
                 self.check_revoked()
         finally:
             self._poller = None
-
-    # -- OAuth2 sessions -------------------------------------------------------------
-
-    def sign_in(self, user_id, client_id, address):
-        """A refresh token and a first access token for a user who signed
-        in with `client_id`: (access token, refresh token), in clear."""
-        refresh, record = self.refresh_tokens.create(user_id, client_id)
-        access = self.refresh_tokens.issue(record, address)
-        self.check_revoked()  # a sign-in past the bound ended the oldest session
-        return access, refresh
-
-    def find_refresh_token(self, token):
-        """The record of a refresh token given in clear, else None."""
-        if not self._refresh_on_disk or not isinstance(token, str):
-            return None
-        return self.refresh_tokens.find(token)
-
-    def refresh(self, record, address):
-        """A new access token from a refresh token's record."""
-        return self.refresh_tokens.issue(record, address)
-
-    def revoke_refresh_token(self, token):
-        """End a refresh token given in clear (and what it opened); False
-        when there is none."""
-        record = self.find_refresh_token(token)
-        return record is not None and self._remove_refresh(record["id"])
-
-    def _remove_refresh(self, token_id):
-        removed = self.refresh_tokens.remove(token_id)
-        self.check_revoked()
-        return removed
-
-    # -- the profile page's token management ---------------------------------------------
-
-    def _owns(self, user, entry):
-        owner = entry.get("user_id")
-        return owner == user.id or owner is None and user.is_owner
-
-    def credentials(self, user):
-        """The user's refresh and long-lived tokens as Home Assistant's
-        `auth/refresh_tokens` lists them (no secrets)."""
-        current = user.credential[1] if user.credential else None
-        out = []
-        for entry in self.tokens.entries():
-            if self._owns(user, entry):
-                expires = entry.get("expires_us")
-                out.append(_listed(_llat_id(entry), None, entry["name"], "long_lived_access_token",
-                                   entry["created_at"], entry["hash"] == current, None, None,
-                                   dates.iso(expires) if expires else None))
-        if self._refresh_on_disk:
-            lifetime = self.refresh_tokens.unused_lifetime * US
-            for r in self.refresh_tokens.of_user(user.id):
-                out.append(_listed(r["id"], r["client_id"], None, "normal", dates.iso(r["created_us"]),
-                                   r["id"] == current, dates.iso(r["last_used_us"]),
-                                   r["last_used_ip"], dates.iso(r["last_used_us"] + lifetime)))
-        return out
-
-    def delete_credential(self, user, token_id):
-        """Revoke one of the user's tokens by its listed id; False when the
-        user has none with that id."""
-        entry = self._llat(lambda t: self._owns(user, t) and _llat_id(t) == token_id)
-        if entry is not None:
-            self.tokens.revoke(entry["name"])
-            self.check_revoked()
-            return True
-        if self._refresh_on_disk:
-            record = self.refresh_tokens.tokens.get(token_id)
-            if record is not None and record["user_id"] == user.id:
-                return self._remove_refresh(token_id)
-        return False
-
-    def create_long_lived(self, user, name, lifespan_days):
-        """A long-lived token for `user` (shown once, stored hashed)."""
-        return self.tokens.create(name, None if user.is_owner else user.id,
-                                  compat.now_us() + lifespan_days * 86400 * US)
-
-
-def _listed(token_id, client_id, client_name, type_, created_at, is_current, last_used_at,
-            last_used_ip, expire_at):
-    return {"id": token_id, "client_id": client_id, "client_name": client_name, "client_icon": None,
-            "type": type_, "created_at": created_at, "is_current": is_current,
-            "last_used_at": last_used_at, "last_used_ip": last_used_ip, "expire_at": expire_at}

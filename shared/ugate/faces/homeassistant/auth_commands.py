@@ -5,6 +5,7 @@ from ugate.base.compat import OrderedDict
 from ugate.base.validation import Invalid
 from ugate.faces.homeassistant.websocket_commands import (ERR_UNKNOWN_ERROR, error_message, field,
                                                          result_message)
+from ugate.hub import sessions
 from ugate.hub.tokens import TokenError
 
 
@@ -25,7 +26,7 @@ async def long_lived_access_token(conn, msg):
     if lifespan < 1:
         raise Invalid("lifespan", "value must be at least 1", lifespan)
     try:
-        token = conn.hub.auth.create_long_lived(conn.user, client_name, lifespan)
+        token = sessions.create_long_lived(conn.hub.auth, conn.user, client_name, lifespan)
     except TokenError as exc:
         conn.enqueue(error_message(msg["id"], ERR_UNKNOWN_ERROR, str(exc)))
         return
@@ -33,12 +34,12 @@ async def long_lived_access_token(conn, msg):
 
 
 async def refresh_tokens(conn, msg):
-    conn.enqueue(result_message(msg["id"], conn.hub.auth.credentials(conn.user)))
+    conn.enqueue(result_message(msg["id"], sessions.credentials(conn.hub.auth, conn.user)))
 
 
 async def delete_refresh_token(conn, msg):
     token_id = field(msg, "refresh_token_id", str, required=True)
-    if not conn.hub.auth.delete_credential(conn.user, token_id):
+    if not sessions.delete_credential(conn.hub.auth, conn.user, token_id):
         conn.enqueue(error_message(msg["id"], "invalid_token_id", "Received invalid token"))
         return
     conn.enqueue(result_message(msg["id"], {}))

@@ -8,13 +8,14 @@ URL, runs Home Assistant's login flow (`/auth/providers`,
 `<redirect_uri>?code=<code>[&state=<state>][&storeToken=true]`, as Home
 Assistant's own page does; a link to that address stays on the page for a
 web view that does not follow. The Content-Security-Policy allows exactly
-this style and this script, by their hashes.
+this style and this script, by their SHA-256 hashes (`tests/test_auth_http.py`
+checks them: change the page, and it prints the new ones).
 """
-import hashlib
 
-from ugate.base import compat
-
-PAGE = b"""<!DOCTYPE html>
+#: The page in pieces of under 1 KB: loaded from a file (not frozen), a
+#: board's fragmented heap may have no single block for all 4.8 KB.
+PAGE = (
+    b"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in - ugate</title>
@@ -28,7 +29,8 @@ input[type=text],input[type=password]{box-sizing:border-box;width:100%;padding:.
 label.check{display:flex;gap:.5rem;align-items:center}
 button{margin-top:1rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:.4rem;background:#03a9f4;color:#fff}
 button:disabled{background:#8cc}
-:focus-visible{outline:3px solid #f57c00;outline-offset:2px}
+""",
+    b""":focus-visible{outline:3px solid #f57c00;outline-offset:2px}
 #error{color:#b00020;min-height:1.2em}
 </style></head>
 <body><main>
@@ -48,7 +50,8 @@ button:disabled{background:#8cc}
 </main><script>
 (function () {
   "use strict";
-  var $ = function (id) { return document.getElementById(id); };
+""",
+    b"""  var $ = function (id) { return document.getElementById(id); };
   var query = new URLSearchParams(location.search);
   var clientId = query.get("client_id"), redirectUri = query.get("redirect_uri");
   var state = query.get("state"), flowId = null;
@@ -67,7 +70,8 @@ button:disabled{background:#8cc}
 
   async function start() {
     var r = await call("POST", "/auth/login_flow", {client_id: clientId,
-      handler: ["homeassistant", null], redirect_uri: redirectUri, type: "authorize"});
+""",
+    b"""      handler: ["homeassistant", null], redirect_uri: redirectUri, type: "authorize"});
     if (r.status !== 200) { throw new Error(r.data.message || "The sign-in cannot start."); }
     flowId = r.data.flow_id;
   }
@@ -88,7 +92,8 @@ button:disabled{background:#8cc}
     var body = {client_id: clientId, username: $("username").value, password: $("password").value};
     var r = await call("POST", "/auth/login_flow/" + flowId, body);
     if (r.status === 404) {  // the flow expired: once more with a new one
-      await start();
+""",
+    b"""      await start();
       r = await call("POST", "/auth/login_flow/" + flowId, body);
     }
     if (r.status === 200 && r.data.type === "create_entry") { return finish(r.data.result); }
@@ -110,7 +115,8 @@ button:disabled{background:#8cc}
   async function load() {
     if (!clientId || !redirectUri) { return stop("This address lacks its client_id or redirect_uri."); }
     $("client").textContent = "for " + clientId;
-    var r = await call("GET", "/auth/providers");
+""",
+    b"""    var r = await call("GET", "/auth/providers");
     if (r.status === 400 && r.data.code === "onboarding_required") {
       return stop("No user exists yet: create the owner first (ugate user create).");
     }
@@ -121,16 +127,19 @@ button:disabled{background:#8cc}
   load().catch(function (e) { stop(e.message); });
 })();
 </script></body></html>
-"""
+""",
+)
+LENGTH = sum(len(piece) for piece in PAGE)
+
+SCRIPT_SHA256 = "s6FlC/kHEtbcdoJloc6k1/a4x1PJiMn6065noGqDIIk="
+STYLE_SHA256 = "5/41Jl8FSrM4ogOlZbpRdBuiL5lqy3ewal8wa1aWZ/o="
+CSP = ("default-src 'none'; script-src 'sha256-" + SCRIPT_SHA256 + "'; style-src 'sha256-"
+       + STYLE_SHA256 + "'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
 
 
-def _hash_of(start, end):
-    """CSP's 'sha256-…' source for the text between `start` and `end`."""
-    i = PAGE.find(start) + len(start)
-    return "'sha256-{}'".format(compat.b64encode(hashlib.sha256(PAGE[i:PAGE.find(end, i)]).digest())
-                                .decode())
-
-
-CSP = ("default-src 'none'; script-src {}; style-src {}; connect-src 'self'; "
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'").format(
-    _hash_of(b"<script>", b"</script>"), _hash_of(b"<style>", b"</style>"))
+def response():
+    from microdot import Response
+    return Response(iter(PAGE), 200, {
+        "Content-Type": "text/html; charset=utf-8", "Content-Length": LENGTH,
+        "Content-Security-Policy": CSP, "Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -1,10 +1,12 @@
-"""What a sign-in holds between its requests: login flows (started at
-`/auth/login_flow`, finished with a username and password) and the
-authorization codes they end in (exchanged once at `/auth/token`).
+"""What a sign-in holds between its requests (`SignIn`): login flows
+(started at `/auth/login_flow`, finished with a username and password) and
+the authorization codes they end in (exchanged once at `/auth/token`).
 
 Both are bounded and expire, so strangers starting flows cannot fill a
 board's heap: past the bound the oldest is dropped.
 """
+import asyncio
+
 from ugate.base import compat
 
 US = 1000000
@@ -74,3 +76,16 @@ class AuthCodes(Expiring):
             self.put_back(code, entry)
             return None
         return entry[1][1]
+
+
+class SignIn:
+    """The sign-in's state, kept while its views come and go."""
+
+    def __init__(self, auth):
+        #: The hub's `ugate.hub.auth.Auth`.
+        self.auth = auth
+        self.flows = LoginFlows()
+        self.codes = AuthCodes()
+        # One password hash at a time: on a board each takes a second or
+        # more of CPU, and a flood of sign-ins must not take it all.
+        self.hashing = asyncio.Lock()

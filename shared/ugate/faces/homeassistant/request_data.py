@@ -2,22 +2,8 @@
 `RequestDataValidator` and voluptuous schemas), with the same words."""
 import json
 
-from ugate.base.validation import EXTRA, MISSING, Invalid, known_keys
+from ugate.base.validation import MISSING, Invalid, known_keys, voluptuous
 from ugate.http.responses import json_message
-
-
-def voluptuous(exc):
-    """An Invalid in the words of Home Assistant's schemas (voluptuous);
-    `where` None: a problem of the message as a whole."""
-    if exc.where is None:
-        return exc.problem
-    if exc.problem == EXTRA:
-        problem = "extra keys not allowed"
-    elif exc.problem == MISSING:
-        problem = exc.problem
-    else:
-        problem = exc.problem + " for dictionary value"
-    return "{} @ data['{}']".format(problem, exc.where)
 
 
 def strings(data, required, optional=(), extra=False):

@@ -17,8 +17,7 @@ from microdot import Response
 from ugate.base import jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
-from ugate.base.validation import MISSING, Invalid, known_keys
-from ugate.faces.homeassistant.request_data import voluptuous
+from ugate.base.validation import MISSING, Invalid, known_keys, voluptuous
 from ugate.faces.homeassistant.websocket_commands import (
     COMMANDS, ERR_HOME_ASSISTANT_ERROR, ERR_ID_REUSE, ERR_INVALID_FORMAT, ERR_UNAUTHORIZED,
     ERR_UNKNOWN_COMMAND, ERR_UNKNOWN_ERROR, error_message, field)
@@ -265,9 +264,20 @@ class Connection:
             self.done.set()
 
 
-def setup(app, hub):
+#: The profile page's commands (`auth_commands`), imported on first use.
+AUTH_COMMANDS = ("auth/current_user", "auth/long_lived_access_token", "auth/refresh_tokens",
+                 "auth/delete_refresh_token")
+
+
+def _auth_command(conn, msg):
     from ugate.faces.homeassistant import auth_commands
-    COMMANDS.update(auth_commands.COMMANDS)
+    COMMANDS.update(auth_commands.COMMANDS)  # from now on called directly
+    return auth_commands.COMMANDS[msg["type"]](conn, msg)
+
+
+def setup(app, hub):
+    for name in AUTH_COMMANDS:
+        COMMANDS[name] = _auth_command
     hub.components.append("websocket_api")
 
     @app.get("/api/websocket")
