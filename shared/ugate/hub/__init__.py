@@ -1,7 +1,7 @@
 """The hub: the one model every source writes and every face reads (like Home
 Assistant's `hass` object): the bus, entity states, services, tokens and
-users (auth), notifications, the command router and the message channel. It knows no HTTP,
-no source and no face."""
+users (`auth`), notifications, the command router and the message channel.
+It knows no HTTP, no source and no face."""
 from ugate import HA_VERSION, VERSION
 from ugate.base import compat, log, store
 from ugate.hub.auth import Auth

@@ -6,6 +6,9 @@ guess. The file is re-read when the `ugate token` command changes it, so a
 token created while the gateway runs works at once. A file that turns
 unreadable while the gateway runs (a hand edit gone wrong) is logged and the
 tokens read before are kept: the owner is neither locked out nor banned.
+A token belongs to the owner, or to the user whose `user_id` it carries (one
+made from the profile page), and may carry an expiry (`expires_us`);
+`ugate.hub.auth` checks them with the other tokens.
 """
 from ugate.base import compat, dates, log, store
 from ugate.base.watched import WatchedFile

@@ -1,8 +1,9 @@
 """The people who sign in with a username and password (Home Assistant's
 `homeassistant` auth provider), in `<config>/users.json`, owner-only.
 
-The first user is the owner; the owner of the long-lived tokens in
-auth.json is the same person, with the same id. Passwords are stored only
+The first user is the owner, the same person as the owner of the
+long-lived tokens in auth.json (and with the same id when auth.json came
+first). Passwords are stored only
 as PBKDF2-HMAC-SHA256 hashes in the format Django uses,
 `pbkdf2_sha256$<iterations>$<salt>$<base64 key>`, which both runtimes
 verify: a config directory moves between a PC and a board. The file is
