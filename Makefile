@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython test venv browser clean firmware deploy flash bench
+.PHONY: run run-micropython test venv clean firmware deploy flash bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,26 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-venv: $(STAMP)
+# MicroPython packages the firmware imports (umqtt.simple), fetched from PyPI
+# by pinned URL and sha256 (tools/mpy_packages.py), for the sources
+# (MICROPYPATH of `ugate run --runtime micropython`) and tools/build.py.
+MPY_PACKAGES := build/packages/lib/umqtt/simple.py
+$(MPY_PACKAGES): tools/mpy_packages.py | $(STAMP)
+	$(BIN)/python tools/mpy_packages.py
+
+# Debian packages the tests use, installed from apt when missing (CI runs as
+# root): Mosquitto, which the MQTT tests start themselves, and Chromium with
+# its driver, which the sign-in tests drive with Selenium (never a
+# downloaded browser).
+DEBIAN_PACKAGES := /usr/sbin/mosquitto /usr/bin/chromium /usr/bin/chromedriver
+MOSQUITTO := /usr/sbin/mosquitto
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(DEBIAN_PACKAGES):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		mosquitto chromium chromium-driver
+
+venv: $(STAMP) $(MPY_PACKAGES)
 
 # `make run` feeds the gateway from a simulated sensor gateway per protocol:
 # each plays traffic on a pseudo terminal linked at $(CONFIG_DIR)/sim-<protocol>,
@@ -31,7 +50,7 @@ run: $(STAMP) $(CONFIG_DIR)/config.json
 	@$(call with_simulators,$(BIN)/ugate run --config-dir $(CONFIG_DIR) --host 127.0.0.1 --port $(PORT))
 
 ## run-micropython: the same gateway under the MicroPython unix port
-run-micropython: $(STAMP) $(CONFIG_DIR)/config.json
+run-micropython: $(STAMP) $(MPY_PACKAGES) $(CONFIG_DIR)/config.json
 	@$(call with_simulators,$(BIN)/ugate run --config-dir $(CONFIG_DIR) --host 127.0.0.1 --port $(PORT) --runtime micropython)
 
 # First start only (no prerequisite, so an edited config is never replaced):
@@ -40,17 +59,8 @@ $(CONFIG_DIR)/config.json:
 	mkdir -p $(CONFIG_DIR)
 	sed 's|"\.ugate/|"$(CONFIG_DIR)/|' examples/config.json > $@
 
-# The sign-in tests drive Debian's Chromium with Selenium (never a downloaded
-# browser): installed from apt when missing (CI runs as root).
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-/usr/bin/chromium /usr/bin/chromedriver:
-	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
-
-browser: /usr/bin/chromium /usr/bin/chromedriver
-
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
-test: $(STAMP) browser
+test: $(STAMP) $(MPY_PACKAGES) $(DEBIAN_PACKAGES)
 	$(BIN)/python -m pytest -n 2 tests
 
 ## firmware: compile ugate, its firmware glue and Microdot to .mpy in build/$(BOARD)/ (BOARD=esp32|esp32s3|pico_w)
@@ -72,8 +82,9 @@ flash: $(STAMP)
 	$(BIN)/python tools/flash.py --board $(BOARD) --firmware "$(FIRMWARE)" $(if $(filter pico_w,$(BOARD)),,--port $(PORT))
 
 ## bench: the benchmark workloads on CPython and MicroPython over loopback, as a table
-bench: $(STAMP)
+bench: $(STAMP) $(MPY_PACKAGES) $(MOSQUITTO)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_mqtt.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -27,3 +27,8 @@ _build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_build)
 package("microdot", files=_build.microdot_modules(_build.sources()),
         base_path=os.path.dirname(_build.microdot_dir()))
+
+# The MicroPython packages from PyPI (umqtt.simple), fetched and checked by
+# tools/mpy_packages.py (the same files tools/build.py compiles).
+for _rel, _src in _build.mpy_packages.sources():
+    module(_rel, base_path=_build.mpy_packages.LIB)

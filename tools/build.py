@@ -8,6 +8,8 @@ build/<board>/ holds what the board's flash root receives:
     lib/ugate/...          the shared core, every module, as .mpy
     lib/microdot/...       the Microdot modules ugate imports (from the pip
                            installed package), as .mpy
+    lib/umqtt/simple.mpy   the MicroPython packages of tools/mpy_packages.py
+                           (fetched from PyPI, checked by sha256), as .mpy
     lib/mp_platform.mpy    the firmware glue
     lib/board_uart.mpy
     board.json             boards/<board>.json (UART pins, heap budget)
@@ -26,6 +28,9 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import mpy_packages  # noqa: E402  (tools/mpy_packages.py)
+
 SHARED = os.path.join(ROOT, "shared")
 FIRMWARE = os.path.join(ROOT, "firmware")
 BOARDS = os.path.join(ROOT, "boards")
@@ -127,6 +132,12 @@ def build(board, out=None):
         mpy_cross(src, os.path.join(lib, os.path.basename(src))[:-3] + ".mpy", args)
     for rel in microdot_modules(sources()):
         mpy_cross(os.path.join(microdot_dir(), rel), os.path.join(lib, "microdot", rel)[:-3] + ".mpy", args)
+    try:
+        packages = mpy_packages.sources()
+    except mpy_packages.PackageError as exc:
+        raise BuildError(str(exc))
+    for rel, src in packages:
+        mpy_cross(src, os.path.join(lib, rel)[:-3] + ".mpy", args)
     for name in SOURCE:
         shutil.copy(os.path.join(FIRMWARE, name), os.path.join(out, name))
     shutil.copy(os.path.join(BOARDS, board + ".json"), os.path.join(out, "board.json"))

@@ -19,15 +19,19 @@ from ugate_host import hono_cli, user_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE_MAIN = os.path.join(REPO, "firmware", "main.py")
+#: The MicroPython packages tools/mpy_packages.py fetched (umqtt.simple).
+MPY_PACKAGES = os.path.join(REPO, "build", "packages", "lib")
 
 
 def micropython_path():
     """MICROPYPATH for running the firmware from this checkout: the frozen
-    modules (asyncio), the shared core, the firmware glue and Microdot as pip
-    installed it (nothing is copied into the repo)."""
+    modules (asyncio), the shared core, the firmware glue, the packages
+    tools/mpy_packages.py fetched and Microdot as pip installed it (nothing
+    is copied into the repo). Microdot's site-packages stays last."""
     import microdot
     site = os.path.dirname(os.path.dirname(os.path.abspath(microdot.__file__)))
-    return ":".join([".frozen", os.path.join(REPO, "shared"), os.path.join(REPO, "firmware"), site])
+    return ":".join([".frozen", os.path.join(REPO, "shared"), os.path.join(REPO, "firmware"),
+                     MPY_PACKAGES, site])
 
 
 def find_micropython():
