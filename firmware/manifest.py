@@ -19,6 +19,8 @@ include("$(PORT_DIR)/boards/manifest.py")
 package("ugate", base_path="../shared")
 module("mp_platform.py")
 module("board_uart.py")
+module("mp_mqtt.py")
+module("ussl.py")
 
 # The Microdot modules ugate imports, from the pip-installed package (the same
 # set tools/build.py compiles).

@@ -100,6 +100,16 @@ class MicroPythonPlatform:
             raise ConfigError("cannot load ca_file {}: {!r}".format(ca_file, exc))
         return ctx
 
+    def mqtt_client(self, host, port, client_id, username, password, ssl, keepalive, will):
+        """An MQTT client (ugate.base.mqtt): umqtt.simple driven from asyncio
+        (mp_mqtt.py)."""
+        try:
+            from mp_mqtt import Client
+        except ImportError as exc:
+            raise ConfigError("MQTT needs umqtt.simple, installed into the build by "
+                              "tools/mpy_packages.py (make does it): {}".format(exc))
+        return Client(host, port, client_id, username, password, ssl, keepalive, will)
+
     def on_stop_signal(self, stop):
         pass  # no signals here: Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process
 

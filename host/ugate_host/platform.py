@@ -49,6 +49,11 @@ class HostPlatform:
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
 
+    def mqtt_client(self, host, port, client_id, username, password, ssl, keepalive, will):
+        """An MQTT client (ugate.base.mqtt): aiomqtt."""
+        from ugate_host.mqtt import Client
+        return Client(host, port, client_id, username, password, ssl, keepalive, will)
+
     def on_stop_signal(self, stop):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

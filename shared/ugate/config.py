@@ -137,6 +137,15 @@ def entity_globs(value, where):
     return list_of(string)(value, where)
 
 
+def topic(value, where):
+    """An MQTT topic the gateway publishes under: levels joined by /, no
+    wildcard, not starting or ending with /."""
+    string(value, where)
+    if "+" in value or "#" in value or "\x00" in value or value[0] == "/" or value[-1] == "/":
+        raise Invalid(where, "expected an MQTT topic without + and #, not starting or ending with /", value)
+    return value
+
+
 def device_map(value, where):
     """{"<entity or bridged device>": "<Hono device id>"}."""
     for key, device in mapping(value, where).items():
@@ -179,8 +188,8 @@ FORWARD_TYPES = {
         "tls": (boolean, False),
         "ca_file": (optional(string), None),
         "client_id": (optional(string), None),
-        "discovery_prefix": (string, "homeassistant"),
-        "base_topic": (optional(string), None),
+        "discovery_prefix": (topic, "homeassistant"),
+        "base_topic": (optional(topic), None),
         "include": (entity_globs, []),
         "exclude": (entity_globs, []),
         "keepalive": (integer(5, 3600), 60),
