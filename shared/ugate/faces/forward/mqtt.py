@@ -81,8 +81,9 @@ class Mqtt(Forwarder):
             conf["password"], ssl, conf["keepalive"], (self.status_topic, b"offline"))
         self.queue = StateQueue(EntityFilter(conf["include"], conf["exclude"]))
         hub.bus.listen("state_changed", self.queue.changed)
-        #: entity id -> [discovery topic or None, fingerprint of its config,
-        #: of its attributes] as last published (None: send again).
+        #: entity id -> [its discovery component or None, fingerprint of the
+        #: attributes its discovery and attributes topic were last sent with
+        #: (None: send them again)].
         self.published = {}
         self.origin = compat.OrderedDict([("name", "ugate"), ("sw_version", hub.version)])
         self.gateway = compat.OrderedDict([
@@ -132,7 +133,7 @@ class Mqtt(Forwarder):
         await self.client.publish("{}/binary_sensor/{}/{}/config".format(self.prefix, self.node, GATEWAY_OBJECT),
                                   json.dumps(config).encode(), True)
         for entry in self.published.values():
-            entry[1] = entry[2] = None
+            entry[1] = None
         for state in self.hub.states.all():
             self.queue.add(state.entity_id)
 
@@ -145,35 +146,41 @@ class Mqtt(Forwarder):
             self.reached()
 
     async def _deliver(self, entity_id):
+        """An entity's state; before it, when its attributes changed (or
+        everything is announced again), its discovery and attributes."""
         publish = self.client.publish
         topic = self.base + "/" + entity_id.replace(".", "/")
         entry = self.published.get(entity_id)
         state = self.hub.states.get(entity_id)
         if state is None:  # removed: empty retained messages delete them
             if entry is not None and entry[0]:
-                await publish(entry[0], b"", True)
+                await publish(self._config_topic(entry[0], entity_id), b"", True)
             self.published.pop(entity_id, None)
             await publish(topic + "/state", b"", True)
             await publish(topic + "/attributes", b"", True)
             return
         if entry is None:
-            entry = self.published[entity_id] = [None, None, None]
-        config_topic, config = self._discovery(state, topic)
-        if entry[0] and entry[0] != config_topic:  # another component now
-            await publish(entry[0], b"", True)
-            entry[0] = None
-        if config is not None and (entry[0] != config_topic or entry[1] != _crc(config)):
-            await publish(config_topic, config, True)
-            entry[0], entry[1] = config_topic, _crc(config)
-        await publish(topic + "/state", state.state.encode(), True)
+            entry = self.published[entity_id] = [None, None]
         attributes = json.dumps(state.attributes).encode()
-        if entry[2] != _crc(attributes):
+        if entry[1] != _crc(attributes):
+            component, config = self._discovery(state, topic)
+            if entry[0] and entry[0] != component:  # announced as another component before
+                await publish(self._config_topic(entry[0], entity_id), b"", True)
+                entry[0] = None
+            if config is not None:
+                await publish(self._config_topic(component, entity_id), config, True)
+                entry[0] = component
             await publish(topic + "/attributes", attributes, True)
-            entry[2] = _crc(attributes)
+            entry[1] = _crc(attributes)
+        await publish(topic + "/state", state.state.encode(), True)
+
+    def _config_topic(self, component, entity_id):
+        return "{}/{}/{}/{}/config".format(self.prefix, component, self.node, entity_id.split(".", 1)[1])
 
     def _discovery(self, state, topic):
-        """(config topic, payload) announcing `state` to Home Assistant, or
-        (None, None) for a domain discovery leaves out."""
+        """(component, config) announcing `state` to Home Assistant, or
+        (None, None) for a domain discovery leaves out. It depends on the
+        entity's attributes only."""
         domain, object_id = state.entity_id.split(".", 1)
         component = COMPONENTS.get(domain)
         if component is None:
@@ -217,8 +224,7 @@ class Mqtt(Forwarder):
             config["expire_after"] = self.expire_after  # a bridged sensor that went quiet
         config["device"] = device
         config["origin"] = self.origin
-        return ("{}/{}/{}/{}/config".format(self.prefix, component, self.node, object_id),
-                json.dumps(config).encode())
+        return component, json.dumps(config).encode()
 
     def _device(self, attrs, device_id, tenant, friendly, object_id):
         """(entity name, device) of an entity that belongs to a device
