@@ -8,8 +8,12 @@ port; README "Memory budget" maps them to the 32-bit boards."""
 import contextlib
 import os
 
+import pytest
+
 import heap_cost  # tools/heap_cost.py, on the path by conftest
 from conftest import Gateway, run_ugate, wait_for
+from mosquitto import Broker  # tools/mosquitto.py
+from mqtt_client import Subscriber
 from sse_client import EventStream
 from test_bridge import Pty
 from ws_client import connect, recv, send
@@ -72,9 +76,29 @@ def test_tree_has_no_core_source(board_tree):
     assert sorted(sources) == ["boot.py", "main.py"]
 
 
-def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path):
+@contextlib.contextmanager
+def mqtt_forwarder(with_forwarder):
+    """(config, subscriber): one MQTT forwarder into a Mosquitto, and a
+    subscriber to its topics; ({}, None) without."""
+    if not with_forwarder:
+        yield {}, None
+        return
+    broker = Broker().start()
+    try:
+        sub = Subscriber(broker.port, topics=("ugate/#",))
+        yield {"forward": [{"type": "mqtt", "name": "broker", "port": broker.port}]}, sub
+        sub.close()
+    finally:
+        broker.remove()
+
+
+@pytest.mark.parametrize("forwarder", [False, True], ids=["default", "mqtt_forwarder"])
+def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path, forwarder):
+    """The default faces, and the same with one MQTT forwarder delivering
+    every state to a broker."""
     heapsize = os.environ.get("UGATE_HEAP_BUDGET", HEAP_BUDGET_64BIT)
-    with board_with_a_serial_port(board_tree, heapsize, tmp_path) as (gw, port):
+    with mqtt_forwarder(forwarder) as (config, sub), \
+            board_with_a_serial_port(board_tree, heapsize, tmp_path, **config) as (gw, port):
         ws = connect(gw)
         send(ws, {"id": 1, "type": "subscribe_events", "event_type": "state_changed"})
         assert recv(ws)["success"] is True
@@ -90,6 +114,12 @@ def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path):
         wait_for_last_line(gw)
         ws.close()
         assert gw.get("/api/").status_code == 200
+        if sub is not None:  # every state reached the broker
+            with open(os.path.join(gw.config_dir, "instance_id")) as f:
+                base = "ugate/" + f.read()[:12]
+            for i in range(ROUNDS):
+                sub.wait("{}/sensor/budget_{}/state".format(base, i), lambda p: p == str(i).encode())
+            sub.wait(base + "/sensor/jsonl_budget_count/state", lambda p: p == str(ROUNDS - 1).encode())
 
 
 def test_smallest_board_serves_rest_and_a_serial_port_within_budget(board_tree, tmp_path):

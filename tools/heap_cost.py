@@ -50,6 +50,7 @@ MODULES = [
     ("Hono (device API and application API)", "ugate.sources.hono ugate.faces.hono"),
     ("forwarder into Home Assistant", "ugate.faces.forward.home_assistant"),
     ("forwarder into Hono (with the message channel)", "ugate.faces.forward.hono"),
+    ("forwarder into MQTT (with umqtt.simple and mp_mqtt)", "ugate.faces.forward.mqtt mp_mqtt"),
 ]
 
 #: (row, config.json) for the create_app rows.
@@ -57,6 +58,8 @@ CONFIGS = [
     ("create_app: default config", {}),
     ("create_app: REST + one jsonl port, no WebSocket/SSE", {"serial": [{"port": "/dev/null", "protocol": "jsonl"}],
                                            "disabled_faces": ["websocket", "stream"]}),
+    ("create_app: default config + one MQTT forwarder",
+     {"forward": [{"type": "mqtt", "name": "broker", "host": "127.0.0.1"}]}),
     ("create_app: everything (serial, restore, Hono)",
      {"serial": [{"port": "/dev/null", "protocol": "mysensors"}], "restore_state": True, "hono": {}}),
 ]
