@@ -276,3 +276,15 @@ def test_bench_prints_its_table_for_both_runtimes():
     assert [c[2].strip() for c in rows] == ["3", "2", "3", "2"] * 2
     heaps = [c[5].strip() for c in rows]
     assert heaps[:4] == ["-"] * 4 and all(h.endswith(" KB") for h in heaps[4:])
+
+
+def test_bench_mqtt_prints_its_table_for_both_runtimes():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench_mqtt.py"), "--gateways", "1",
+                        "--gateways", "2", "--rounds", "2", "--entities", "3"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "| runtime | gateways | readings | delivered | seconds | readings/s |"
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert [(c[0], c[1], c[2], c[3]) for c in rows] == [
+        (rt, n, r, r) for rt in bench.RUNTIMES for n, r in (("1", "6"), ("2", "12"))]

@@ -45,9 +45,10 @@ def free_port():
 
 
 class Target:
-    """A gateway process on loopback with a jsonl serial port on a pty."""
+    """A gateway process on loopback with a jsonl serial port on a pty
+    (`config`: more keys of its config.json)."""
 
-    def __init__(self, runtime, workdir, tree, heapsize):
+    def __init__(self, runtime, workdir, tree, heapsize, config=None):
         self.runtime = runtime
         self.config_dir = os.path.join(workdir, "{}-{}".format(runtime, time.time_ns()))
         os.makedirs(self.config_dir)
@@ -57,7 +58,8 @@ class Target:
         link = os.path.join(self.config_dir, "serial")
         os.symlink(os.ttyname(slave), link)
         with open(os.path.join(self.config_dir, "config.json"), "w") as f:
-            json.dump({"serial": [{"port": link, "protocol": "jsonl"}], "log_level": "warning"}, f)
+            json.dump(dict({"serial": [{"port": link, "protocol": "jsonl"}], "log_level": "warning"},
+                           **(config or {})), f)
         self.token = TokenStore(self.config_dir).create("bench")
         self.port = free_port()
         args = ["--config-dir", self.config_dir, "--host", "127.0.0.1", "--port", str(self.port)]
