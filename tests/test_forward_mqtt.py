@@ -12,7 +12,7 @@ import time
 import pytest
 import trustme
 
-from conftest import wait_for
+from conftest import run_core, wait_for
 from mosquitto import Broker
 from mqtt_client import Subscriber
 from test_bridge import ptys, wait_port  # noqa: F401 - ptys is a fixture
@@ -237,3 +237,17 @@ def test_a_topic_with_wildcards_is_refused(start_gateway, tmp_path):
     with pytest.raises(RuntimeError) as exc:
         start_gateway(config={"forward": [{"type": "mqtt", "name": "b", "base_topic": "ugate/#"}]})
     assert "key 'forward[0].base_topic': expected an MQTT topic without + and #" in str(exc.value)
+
+
+def test_names_split_into_device_and_entity(runtime):
+    """Home Assistant shows "<device> <entity>": a bridged reading's
+    friendly name is cut where its key starts (rflink, mysensors), other
+    names lose the device's name in front (a Hono device's readings)."""
+    out = run_core(runtime, "\n".join([
+        "from ugate.faces.forward.mqtt import split_name",
+        "print(split_name('NewKaku 00c142 Switch 1', 'rflink_newkaku_00c142', 'switch_1'))",
+        "print(split_name('Kitchen node 1 Temp', 'mysensors_1', '1_temp'))",
+        "print(split_name('4711 temperature', '4711'))",
+        "print(split_name('Solo', 'dev', 'a_b'))"]))
+    assert out.splitlines() == ["('NewKaku 00c142', 'Switch 1')", "('Kitchen node', '1 Temp')",
+                                "('4711', 'temperature')", "('dev', 'Solo')"]
