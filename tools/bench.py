@@ -206,16 +206,28 @@ def run(opts):
     return rows
 
 
+def markdown(columns, rows):
+    """A Markdown table: `columns` are (title, right-aligned); a row is its
+    cells, or (first cells..., "failed: ...") for a workload that failed."""
+    lines = ["| " + " | ".join(t for t, _ in columns) + " |",
+             "|" + "|".join("---:" if right else "---" for _, right in columns) + "|"]
+    for cells in rows:
+        cells = list(cells) + [""] * (len(columns) - len(cells))
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def table(rows):
-    lines = ["| runtime | workload | ops | seconds | ops/s | peak heap |", "|---|---|---:|---:|---:|---:|"]
+    cells = []
     for runtime, workload, ops, seconds, heap in rows:
         if seconds is None:
-            lines.append("| {} | {} | {} | | | |".format(runtime, workload, ops))
+            cells.append((runtime, workload, ops))
             continue
-        lines.append("| {} | {} | {} | {:.2f} | {:.0f} | {} |".format(
-            runtime, workload, ops, seconds, ops / seconds if seconds else 0,
-            "{} KB".format(round(heap / 1024)) if heap else "-"))
-    return "\n".join(lines)
+        cells.append((runtime, workload, ops, "{:.2f}".format(seconds),
+                      "{:.0f}".format(ops / seconds if seconds else 0),
+                      "{} KB".format(round(heap / 1024)) if heap else "-"))
+    return markdown([("runtime", False), ("workload", False), ("ops", True), ("seconds", True),
+                     ("ops/s", True), ("peak heap", True)], cells)
 
 
 def main(argv=None):

@@ -144,14 +144,15 @@ def run(opts):
 
 
 def table(rows):
-    lines = ["| runtime | gateways | readings | delivered | seconds | readings/s |", "|---|---:|---:|---:|---:|---:|"]
+    cells = []
     for runtime, size, readings, seconds, delivered in rows:
         if seconds is None:
-            lines.append("| {} | {} | {} | | | |".format(runtime, size, readings))
+            cells.append((runtime, size, readings))
             continue
-        lines.append("| {} | {} | {} | {} | {:.2f} | {:.0f} |".format(
-            runtime, size, readings, delivered, seconds, readings / seconds))
-    return "\n".join(lines)
+        cells.append((runtime, size, readings, delivered, "{:.2f}".format(seconds),
+                      "{:.0f}".format(readings / seconds)))
+    return bench.markdown([("runtime", False), ("gateways", True), ("readings", True), ("delivered", True),
+                           ("seconds", True), ("readings/s", True)], cells)
 
 
 def main(argv=None):
