@@ -41,7 +41,7 @@ def test_build_tree_is_what_a_board_needs(board_tree):
     assert {"lib/mp_platform.mpy", "lib/board_uart.mpy", "lib/microdot/__init__.mpy",
             "lib/microdot/microdot.mpy", "lib/microdot/websocket.mpy"} <= set(built)
     # main.py and boot.py stay readable source; nothing else is .py
-    assert [f for f in built if not f.endswith(".mpy")] == ["board.json", "boot.py", "main.py"]
+    assert [f for f in built if not f.endswith(".mpy")] == ["board.json", "boot.py", "main.py", "romfs.img"]
     assert read(os.path.join(board_tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
     assert json.loads(read(os.path.join(board_tree, "board.json"))) == build.load_board("esp32")
     # Microdot's host-only modules never reach the board
@@ -220,9 +220,14 @@ def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, board_t
                             "--token", "--resume", "--no-reset"], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
         token = r.stdout.splitlines()[-1]
-        assert files(str(flash_root)) == sorted(files(board_tree) + [
+        # The unix port has no ROMFS partition: lib/ goes to the filesystem,
+        # and mpremote's report of each copy is shown.
+        assert r.stdout.startswith("installing ugate as .mpy files in /lib\n")
+        assert "/main.py :.\n" in r.stdout
+        tree = [f for f in files(board_tree) if f != build.ROMFS_IMAGE]
+        assert files(str(flash_root)) == sorted(tree + [
             "ugate-data/auth.json", "ugate-data/config.json", "ugate-data/wifi.json"])
-        for name in files(board_tree):
+        for name in tree:
             assert read(os.path.join(flash_root, name)) == read(os.path.join(board_tree, name)), name
         assert token not in (flash_root / "ugate-data" / "auth.json").read_text()  # stored hashed
         # The board runs what landed: main.py with the deployed config and token.
@@ -253,6 +258,24 @@ def test_deploy_to_frozen_firmware_copies_no_library(tmp_path, board_tree):
     argv = deploy.commands("/dev/ttyUSB0", board_tree, str(staging), frozen=True)
     assert argv[1:] == ["connect", "/dev/ttyUSB0", "cp", "-r"] + [
         os.path.join(board_tree, n) for n in ("main.py", "boot.py", "board.json")] + [":.", "+", "reset"]
+
+
+def test_deploy_to_a_romfs_partition_writes_the_image_and_no_library(tmp_path, board_tree):
+    staging = tmp_path / "ugate-data"
+    staging.mkdir()
+    argv = deploy.commands("/dev/ttyUSB0", board_tree, str(staging), romfs=True)
+    assert argv[1:] == ["connect", "/dev/ttyUSB0", "romfs", "deploy", os.path.join(board_tree, "romfs.img"),
+                        "+", "cp", "-r"] + [os.path.join(board_tree, n) for n in ("main.py", "boot.py", "board.json")] + [
+                        ":.", "+", "reset"]
+
+
+def test_deploy_romfs_refuses_a_board_without_a_romfs_partition(tmp_path, board_tree):
+    with PtyBoard(str(tmp_path)) as board:
+        assert deploy.romfs_size(board.device, resume=True) == 0
+        assert deploy.use_romfs("auto", board.device, board_tree, resume=True) is False
+        with pytest.raises(deploy.DeployError, match=r"^the ROMFS image \(\d+ bytes\) needs a ROMFS partition "
+                           r"of at least that size; the board has none"):
+            deploy.use_romfs("romfs", board.device, board_tree, resume=True)
 
 
 def test_deploy_refuses_a_wifi_file_without_credentials(tmp_path):

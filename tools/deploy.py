@@ -1,7 +1,8 @@
 """Copy ugate to a board running MicroPython, over its serial port, with mpremote.
 
     python tools/deploy.py --port /dev/ttyUSB0 [--board esp32] [--config config.json]
-                           [--wifi wifi.json] [--token] [--frozen] [--resume] [--no-reset]
+                           [--wifi wifi.json] [--token] [--frozen] [--install auto|files|romfs]
+                           [--resume] [--no-reset]
 
 It builds build/<board>/ (tools/build.py) and copies it to the board's
 flash root, then the gateway's files to /ugate-data/ (what boot.py and main.py
@@ -13,7 +14,12 @@ read), then resets the board so it boots into the gateway:
     /ugate-data/<token store>                --token: a new owner token, printed here
 
 mpremote skips files the board already has unchanged, so a redeploy is quick.
+When the board's MicroPython has a ROMFS partition that holds the tree's
+image (`mpremote romfs query`), lib/ goes there instead (`romfs deploy`):
+its code then runs from flash and takes no heap. mpremote's own output (each
+file, the ROMFS write progress) is shown as it goes.
 """
+import re
 import argparse
 import json
 import os
@@ -69,14 +75,30 @@ def stage(staging, config=None, wifi=None, token=False):
     return TokenStore(staging).create("owner") if token else None
 
 
-def commands(port, tree, staging, frozen=False, resume=False, reset=True):
+def _connect(port, resume):
+    return [mpremote(), "connect", port] + (["resume"] if resume else [])
+
+
+def romfs_size(port, resume=False):
+    """The size in bytes of the board's first ROMFS partition; 0 when its
+    MicroPython has none (the stock ESP32, ESP32-S3 and Pico W builds)."""
+    r = subprocess.run(_connect(port, resume) + ["romfs", "query"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode:
+        raise DeployError("mpremote romfs query failed ({}):\n{}{}".format(r.returncode, r.stdout, r.stderr))
+    found = re.search(r"ROMFS0 partition has size (\d+) bytes", r.stdout)
+    return int(found.group(1)) if found else 0
+
+
+def commands(port, tree, staging, frozen=False, resume=False, reset=True, romfs=False):
     """The mpremote command line: one connection, commands joined by '+'.
     Remote paths are relative to the REPL's working directory, the flash
-    root on a board."""
-    names = ["main.py", "boot.py", "board.json"] + ([] if frozen else ["lib"])
-    argv = [mpremote(), "connect", port]
-    if resume:
-        argv.append("resume")
+    root on a board. With `romfs` lib/ goes to the ROMFS partition as the
+    tree's image."""
+    names = ["main.py", "boot.py", "board.json"] + ([] if frozen or romfs else ["lib"])
+    argv = _connect(port, resume)
+    if romfs:
+        argv += ["romfs", "deploy", os.path.join(tree, build.ROMFS_IMAGE), "+"]
     argv += ["cp", "-r"] + [os.path.join(tree, n) for n in names] + [":."]
     if os.listdir(staging):
         argv += ["+", "cp", "-r", staging.rstrip(os.sep), ":."]
@@ -85,17 +107,34 @@ def commands(port, tree, staging, frozen=False, resume=False, reset=True):
     return argv
 
 
+def use_romfs(install, port, tree, resume=False):
+    """Whether lib/ goes to the ROMFS partition: `install` is "files",
+    "romfs" (DeployError when the board cannot take the image) or "auto"."""
+    if install == "files":
+        return False
+    size, image = romfs_size(port, resume), os.path.getsize(os.path.join(tree, build.ROMFS_IMAGE))
+    if image <= size:
+        return True
+    if install == "romfs":
+        raise DeployError("the ROMFS image ({} bytes) needs a ROMFS partition of at least that size; the board "
+                          "has {} (see README, Board matrix)".format(image, size or "none"))
+    return False
+
+
 def deploy(port, board="esp32", config=None, wifi=None, token=False, frozen=False,
-           resume=False, reset=True):
+           resume=False, reset=True, install="auto"):
     """Build, stage and copy; returns the new owner token (or None)."""
     with tempfile.TemporaryDirectory() as tmp:
         staging = os.path.join(tmp, "ugate-data")  # its name is the remote directory's
         new_token = stage(staging, config, wifi, token)
         tree = build.build(board)
-        argv = commands(port, tree, staging, frozen, resume, reset)
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+        romfs = not frozen and use_romfs(install, port, tree, resume)
+        print("installing ugate {}".format("into the ROMFS partition" if romfs else "frozen" if frozen
+                                            else "as .mpy files in /lib"), flush=True)
+        argv = commands(port, tree, staging, frozen, resume, reset, romfs)
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)
         if r.returncode:
-            raise DeployError("mpremote failed ({}):\n{}{}".format(r.returncode, r.stdout, r.stderr))
+            raise DeployError("mpremote failed ({}):\n{}".format(r.returncode, r.stderr))
     return new_token
 
 
@@ -110,6 +149,9 @@ def main(argv=None):
                    "the token store (replaces the tokens on the board)")
     p.add_argument("--frozen", action="store_true", help="the firmware has ugate frozen in "
                    "(firmware/manifest.py): copy main.py, boot.py and the files only")
+    p.add_argument("--install", choices=["auto", "files", "romfs"], default="auto", help="where lib/ goes: "
+                   "the ROMFS partition when the board has one that holds the image (auto, the default), "
+                   "always the filesystem (files), or the ROMFS partition or an error (romfs)")
     p.add_argument("--resume", action="store_true", help="do not soft-reset the board before copying "
                    "(needed for the MicroPython unix port, which exits on a soft reset)")
     p.add_argument("--no-reset", dest="reset", action="store_false", help="do not reset the board "
@@ -117,7 +159,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     try:
         token = deploy(args.port, args.board, args.config, args.wifi, args.token, args.frozen,
-                       args.resume, args.reset)
+                       args.resume, args.reset, args.install)
     except (DeployError, build.BuildError) as exc:
         print("error: {}".format(exc), file=sys.stderr)
         return 2

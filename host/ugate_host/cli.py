@@ -1,7 +1,7 @@
 """The `ugate` command.
 
     ugate run --config-dir DIR [--host HOST] [--port PORT] [--runtime cpython|micropython]
-              [--mpy BUILD_DIR] [--heapsize SIZE]
+              [--mpy BUILD_DIR [--romfs]] [--heapsize SIZE]
     ugate token create|list|revoke --config-dir DIR
     ugate user create|list|password|remove ... --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
@@ -43,6 +43,8 @@ def cmd_run(args):
     overrides = {"server_host": args.host, "server_port": args.port}
     if (args.mpy or args.heapsize) and args.runtime != "micropython":
         raise config_mod.ConfigError("--mpy and --heapsize are for --runtime micropython")
+    if args.romfs and not args.mpy:
+        raise config_mod.ConfigError("--romfs runs the ROMFS image of a tree: give --mpy BUILD_DIR")
     os.makedirs(args.config_dir, mode=0o700, exist_ok=True)  # it holds the token hashes
     # Checked here for both runtimes, so a bad config reads the same.
     config_mod.load(args.config_dir, overrides)
@@ -55,6 +57,10 @@ def cmd_run(args):
             main, path = os.path.join(args.mpy, "main.py"), ".frozen:" + os.path.join(args.mpy, "lib")
         heap = ["-X", "heapsize=" + args.heapsize] if args.heapsize else []
         argv = [exe] + heap + [main, "--config-dir", args.config_dir]
+        if args.romfs:  # lib/ from the image, mapped outside the heap; main.py from the tree
+            exe, path = sys.executable, ".frozen:" + args.mpy
+            argv = [exe, "-m", "ugate_host.romfs", os.path.join(args.mpy, "romfs.img")] + heap + [
+                "-c", "import main", "--config-dir", args.config_dir]
         if args.host:
             argv += ["--host", args.host]
         if args.port:
@@ -122,6 +128,8 @@ def parser():
                      "MicroPython unix port)")
     run.add_argument("--mpy", metavar="BUILD_DIR", help="micropython: run the compiled tree tools/build.py "
                      "made (e.g. build/esp32) instead of the sources")
+    run.add_argument("--romfs", action="store_true", help="with --mpy: import the tree's code from its "
+                     "ROMFS image (romfs.img), mapped outside the heap as a board's ROMFS partition")
     run.add_argument("--heapsize", help="micropython: a fixed GC heap, e.g. 256K, as on a board")
     run.set_defaults(func=cmd_run)
 
