@@ -33,7 +33,15 @@ $(DEBIAN_PACKAGES):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		mosquitto chromium chromium-driver
 
-venv: $(STAMP) $(MPY_PACKAGES)
+
+# A 32-bit MicroPython (the WebAssembly port from npm, run with node) for the
+# heap measurements of tools/heap_cost.py and the suite.
+MP32 := tools/mp32/node_modules/.installed
+$(MP32): tools/mp32/package-lock.json
+	npm ci --prefix tools/mp32 --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(STAMP) $(MPY_PACKAGES) $(MP32)
 
 # `make run` feeds the gateway from a simulated sensor gateway per protocol:
 # each plays traffic on a pseudo terminal linked at $(CONFIG_DIR)/sim-<protocol>,
@@ -60,10 +68,10 @@ $(CONFIG_DIR)/config.json:
 	sed 's|"\.ugate/|"$(CONFIG_DIR)/|' examples/config.json > $@
 
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
-test: $(STAMP) $(MPY_PACKAGES) $(DEBIAN_PACKAGES)
+test: $(STAMP) $(MPY_PACKAGES) $(MP32) $(DEBIAN_PACKAGES)
 	$(BIN)/python -m pytest -n 2 tests
 
-## firmware: compile ugate, its firmware glue and Microdot to .mpy in build/$(BOARD)/ (BOARD=esp32|esp32s3|pico_w)
+## firmware: compile ugate, its firmware glue and Microdot to .mpy in build/$(BOARD)/, and lib/ as the ROMFS image build/$(BOARD)/romfs.img (BOARD=esp32|esp32s3|pico_w)
 BOARD ?= esp32
 firmware: $(STAMP)
 	$(BIN)/python tools/build.py --board $(BOARD)
@@ -87,4 +95,4 @@ bench: $(STAMP) $(MPY_PACKAGES) $(MOSQUITTO)
 	$(BIN)/python tools/bench_mqtt.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache tools/mp32/node_modules

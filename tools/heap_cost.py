@@ -1,16 +1,27 @@
 """What each part of the gateway costs in MicroPython heap, measured on the
 compiled board tree of tools/build.py, printed as a table.
 
-    python tools/heap_cost.py [--board esp32] [--heapsize 2M]
+    python tools/heap_cost.py [--board esp32] [--heapsize 2M] [--boards]
 
-Each row runs in a fresh interpreter (the unix port, `-X heapsize`): a full
-collection, `gc.mem_alloc()`, the import (or the setup), another full
-collection and `gc.mem_alloc()` again; the row is the difference. A module's
-row is what importing it adds on top of the base every config loads (the
-hub, the config, the HTTP server and its layers, the platform),
-so a module the base imports already costs nothing in its row. The last
-rows are the live heap after `create_app` for whole configs: what a board
-holds before it serves its first request.
+Each row runs in a fresh interpreter: a full collection, `gc.mem_alloc()`,
+the import (or the setup), another full collection and `gc.mem_alloc()`
+again; the row is the difference. A module's row is what importing it adds
+on top of the base every config loads (the hub, the config, the HTTP server
+and its layers, the platform), so a module the base imports already costs
+nothing in its row. The last rows are the live heap after `create_app` for
+whole configs: what a board holds before it serves its first request.
+
+Three columns, three interpreters (`INTERPRETERS`): the 64-bit unix port
+(`-X heapsize`), and a 32-bit MicroPython (the WebAssembly port from npm,
+tools/mp32/, run under node) with the tree as a board gets it from `make
+deploy`: the .mpy files in its filesystem (/lib), or the ROMFS image mapped
+outside the heap (/rom). Bytecode and strings do not shrink with pointers,
+so 32-bit is close to 64-bit from files; ROMFS leaves them in flash.
+
+`--boards` prints, instead, each board's configurations (`fits` in
+boards/<board>.json) measured at 32-bit as the board installs ugate: the
+live heap after `create_app` holding `ENTITIES_HELD` entities, what each
+client may hold (its body and header line, `REQUEST_OVERHEAD`), and what is left of `heap_budget`.
 """
 import argparse
 import json
@@ -24,6 +35,14 @@ sys.path.insert(0, TOOLS)
 import build  # noqa: E402  (tools/build.py)
 
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+NODE_RUNNER = os.path.join(TOOLS, "mp32", "run.mjs")
+
+#: (column, bits, install): the interpreters a row is measured on.
+INTERPRETERS = [
+    ("64-bit unix port, .mpy files", 64, "files"),
+    ("32-bit, .mpy files", 32, "files"),
+    ("32-bit, ROMFS", 32, "romfs"),
+]
 
 #: (row, module imported on top of the base)
 MODULES = [
@@ -64,14 +83,10 @@ CONFIGS = [
      {"serial": [{"port": "/dev/null", "protocol": "mysensors"}], "restore_state": True, "hono": {}}),
 ]
 
-PROBE = """
-import gc
-gc.collect()
-before = gc.mem_alloc()
-{code}
-gc.collect()
-print(gc.mem_alloc() - before)
-"""
+#: A measurement in steps (the 32-bit port frees garbage of earlier steps
+#: only): the setup, the heap before, the code, the heap after.
+BEFORE = "import gc\ngc.collect()\nbefore = gc.mem_alloc()"
+AFTER = "gc.collect()\nprint(gc.mem_alloc() - before)"
 
 #: What every config loads: the hub, the HTTP server and its layers, the
 #: platform. (config.py is loaded and unloaded again by app.load_config.)
@@ -80,60 +95,155 @@ from ugate.http import server, ban, cors, forwarded, headers
 import mp_platform"""
 
 CREATE = """
+from ugate import app
 hub = _hub.Hub(app.load_config({config_dir!r}), {config_dir!r}, mp_platform.MicroPythonPlatform())
 gw = app.create_app(hub)
 """
 
-
-#: 100 entities as the REST API stores them (attributes parsed from JSON);
-#: the row is the cost of one.
-ENTITIES = 100
-ENTITY = """
+#: An entity as the REST API stores it (attributes parsed from JSON).
+ATTRIBUTES = json.dumps({"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
+                         "device_class": "temperature", "source": "x" * 100})
+ENTITIES = """
 import json
+for i in range({n}):
+    states.set("sensor.many_{{}}".format(i), str(i), json.loads({attrs!r}))
+"""
+#: 100 entities in a state machine of their own; the row is the cost of one.
+ENTITY_ROW = 100
+ENTITY = """
 from ugate.hub.states import StateMachine
 from ugate.hub.bus import Bus
 states = StateMachine(Bus())
-for i in range({n}):
-    states.set("sensor.many_{{}}".format(i), str(i), json.loads({attrs!r}))
-""".format(n=ENTITIES, attrs=json.dumps({
-    "friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
-    "device_class": "temperature", "source": "x" * 100}))
+""" + ENTITIES.format(n=ENTITY_ROW, attrs=ATTRIBUTES)
+
+#: What a board's configuration holds in the budget check: the issue's
+#: target load (20 entities).
+ENTITIES_HELD = 20
+#: Printed after the measurement: the limits a client's request may fill.
+LIMITS = """
+limits = dict(mp_platform.MicroPythonPlatform.limits)
+limits.update((k, v) for k, v in hub.config["limits"].items() if v is not None)
+print(limits["max_body_bytes"], limits["max_header_line"])
+"""
+#: A request's working heap besides its body and header line: the request
+#: and response objects, a 1 KB piece of a JSON answer, stream buffers.
+REQUEST_OVERHEAD = 4096
 
 
-def measure(tree, code, heapsize, setup=""):
-    """Bytes of live heap `code` adds, after `setup` ran, in a fresh interpreter."""
-    env = dict(os.environ, MICROPYPATH=":".join([".frozen", os.path.join(tree, "lib")]))
-    script = setup + "\n" + PROBE.format(code=code)
-    r = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heapsize, "-c", script], env=env,
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("{}\n{}".format(code, r.stderr or r.stdout))
-    return int(r.stdout.split()[-1])
+class Interpreter:
+    """A MicroPython that runs probes on a built tree: `bits` 64 (the unix
+    port) or 32 (the WebAssembly port under node), the tree installed as
+    .mpy `files` or as a `romfs` image."""
+
+    def __init__(self, tree, bits=64, install="files", heapsize="2M"):
+        self.tree, self.bits, self.install, self.heapsize = tree, bits, install, heapsize
+
+    def argv(self, steps, dirs):
+        lib, image = os.path.join(self.tree, "lib"), os.path.join(self.tree, build.ROMFS_IMAGE)
+        if self.bits == 32:
+            argv = ["node", NODE_RUNNER] + (["--romfs", image] if self.install == "romfs" else ["--lib", lib])
+            for d in dirs:
+                argv += ["--copy", d]
+            for step in steps:
+                argv += ["-c", step]
+            return argv, None
+        env = dict(os.environ, MICROPYPATH=".frozen" if self.install == "romfs" else ".frozen:" + lib)
+        options = ["-X", "heapsize=" + self.heapsize, "-c", "\n".join(steps)]
+        if self.install == "romfs":
+            return [sys.executable, "-m", "ugate_host.romfs", image] + options, env
+        return [MICROPYTHON] + options, env
+
+    def run(self, steps, dirs=()):
+        """What the code `steps` print, as a list of lines (RuntimeError on a
+        failure); `dirs` are the directories they read (copied for node)."""
+        argv, env = self.argv(steps, dirs)
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("{}\n{}".format("\n".join(steps), r.stderr or r.stdout))
+        return r.stdout.split("\n")
+
+    def measure(self, code, setup="", dirs=()):
+        """Bytes of live heap `code` adds, after `setup` ran, in a fresh interpreter."""
+        return int(self.run([setup, BEFORE, code, AFTER], dirs)[-2])
 
 
-def run(board, heapsize):
-    rows = []
+def config_dir(workdir, config):
+    path = tempfile.mkdtemp(dir=workdir)
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(dict(config, log_level="warning"), f)
+    return path
+
+
+def rows(interpreter, workdir):
+    """(row, bytes) for every part and config, on one interpreter."""
+    measure = interpreter.measure
+    out = [("base: hub, HTTP server and layers, platform", measure(BASE))]
+    for name, modules in MODULES:
+        out.append((name, measure("\n".join("import " + m for m in modules.split()), setup=BASE)))
+    out.append(("one entity (4 attributes, about 150 bytes of text)", measure(ENTITY, setup=BASE) // ENTITY_ROW))
+    for name, config in CONFIGS:
+        d = config_dir(workdir, config)
+        out.append((name, measure(BASE + CREATE.format(config_dir=d), dirs=[d])))
+    return out
+
+
+def run(board, heapsize, interpreters=INTERPRETERS):
+    """[(row, [bytes per interpreter])]"""
     with tempfile.TemporaryDirectory() as workdir:
         tree = build.build(board, os.path.join(workdir, "build"))
-        rows.append(("base: hub, HTTP server and layers, platform", measure(tree, BASE, heapsize)))
-        for name, modules in MODULES:
-            code = "\n".join("import " + m for m in modules.split())
-            rows.append((name, measure(tree, code, heapsize, setup=BASE)))
-        rows.append(("one entity (4 attributes, about 150 bytes of text)",
-                     measure(tree, ENTITY, heapsize, setup=BASE) // ENTITIES))
-        for i, (name, config) in enumerate(CONFIGS):
-            config_dir = os.path.join(workdir, "config{}".format(i))
-            os.makedirs(config_dir)
-            with open(os.path.join(config_dir, "config.json"), "w") as f:
-                json.dump(dict(config, log_level="warning"), f)
-            rows.append((name, measure(tree, BASE + "\nfrom ugate import app" + CREATE.format(config_dir=config_dir), heapsize)))
-    return rows
+        columns = [rows(Interpreter(tree, bits, install, heapsize), workdir) for _, bits, install in interpreters]
+    return [(name, [dict(c)[name] for c in columns]) for name, _ in columns[0]]
 
 
-def table(rows):
-    lines = ["| part | heap (64-bit unix port) |", "|---|---:|"]
-    for name, size in rows:
-        lines.append("| {} | {:.1f} KB |".format(name, size / 1024))
+#: The ways a board file's `install` may name.
+INSTALLS = ("files", "romfs")
+
+
+def fits(board, spec, tree, workdir, install):
+    """One entry of a board file's `fits`, measured at 32-bit with ugate
+    installed as `install`: a dict with live, reserve, budget, left (bytes)."""
+    d = config_dir(workdir, spec["config"])
+    code = BASE + CREATE.format(config_dir=d) + "states = hub.states\n" + ENTITIES.format(
+        n=ENTITIES_HELD, attrs=ATTRIBUTES)
+    lines = Interpreter(tree, 32, install).run(["", BEFORE, code, AFTER, LIMITS], [d])
+    live = int(lines[-3])
+    body, header = (int(n) for n in lines[-2].split())
+    reserve = spec["clients"] * (body + header + REQUEST_OVERHEAD)
+    budget = build.load_board(board)["heap_budget"]
+    return {"live": live, "reserve": reserve, "budget": budget, "left": budget - live - reserve}
+
+
+def board_rows():
+    """(board, its name, fits entry, install, measurement) for every board
+    file, every entry of its `fits`, both ways to install (the entry's
+    `install` is the one it promises)."""
+    out = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for board in build.boards():
+            spec = build.load_board(board)
+            tree = build.build(board, os.path.join(workdir, board))
+            for entry in spec.get("fits", []):
+                for install in INSTALLS:
+                    out.append((board, spec["name"], entry, install, fits(board, entry, tree, workdir, install)))
+    return out
+
+
+def table(rows, interpreters=INTERPRETERS):
+    lines = ["| part | " + " | ".join(name for name, _, _ in interpreters) + " |",
+             "|---|" + "---:|" * len(interpreters)]
+    for name, sizes in rows:
+        lines.append("| {} | {} |".format(name, " | ".join("{:.1f} KB".format(s / 1024) for s in sizes)))
+    return "\n".join(lines)
+
+
+def board_table(rows):
+    lines = ["| board | configuration | install | live heap (32-bit) | clients' reserve | heap_budget | left |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for board, name, entry, install, m in rows:
+        mark = " (promised)" if install == entry["install"] else ""
+        lines.append("| {} (`{}`) | {} | {}{} | {:.1f} KB | {:.1f} KB | {:.1f} KB | {:.1f} KB |".format(
+            name, board, entry["what"], install, mark, m["live"] / 1024, m["reserve"] / 1024,
+            m["budget"] / 1024, m["left"] / 1024))
     return "\n".join(lines)
 
 
@@ -141,9 +251,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Measure the MicroPython heap each part of the gateway "
                                 "costs after import, and after create_app, on the compiled tree.")
     p.add_argument("--board", default="esp32", help="the board whose build is measured (default esp32)")
-    p.add_argument("--heapsize", default="2M", help="MicroPython's heap for the probes (default 2M)")
+    p.add_argument("--heapsize", default="2M", help="the 64-bit unix port's heap for the probes (default 2M)")
+    p.add_argument("--boards", action="store_true", help="measure the configurations each board file "
+                   "says fit (`fits`) at 32-bit against its heap_budget")
     opts = p.parse_args(argv)
-    print(table(run(opts.board, opts.heapsize)))
+    print(board_table(board_rows()) if opts.boards else table(run(opts.board, opts.heapsize)))
     return 0
 
 
