@@ -1,21 +1,10 @@
-"""Runs first on a board: join Wi-Fi from /ugate-data/wifi.json when present, so
-main.py can serve on the LAN. The unix port does not run this file."""
+"""Runs first on a board, before anything of ugate is imported: counts the
+boot and picks the code slot (an over-the-air update on trial, or a roll
+back to the code that ran before it), see board_boot. Wi-Fi, the clock and
+the watchdog come up in main.py. The unix port does not run this file."""
 try:
-    import json
-    import time
+    import board_boot
 
-    import network
-
-    with open("/ugate-data/wifi.json") as f:
-        wifi = json.load(f)
-    sta = network.WLAN(network.STA_IF)
-    sta.active(True)
-    if not sta.isconnected():
-        sta.connect(wifi["ssid"], wifi["password"])
-        for _ in range(100):
-            if sta.isconnected():
-                break
-            time.sleep_ms(100)
-    print("wifi:", sta.ifconfig()[0] if sta.isconnected() else "not connected")
-except (ImportError, OSError, KeyError, ValueError) as exc:
-    print("wifi: skipped ({!r})".format(exc))
+    board_boot.start()
+except Exception as exc:  # never keep the board from reaching main.py
+    print("boot: {!r}".format(exc))

@@ -2,8 +2,11 @@
 
 On a board it runs at boot with the config directory /ugate-data (not
 /ugate: sys.path starts with the flash root, where a directory named like the
-package would shadow it). Under the unix port (the firmware twin) the config
-directory and address come from the command line or the environment:
+package would shadow it), as the board appliance (board_appliance: Wi-Fi or
+the setup page, safe mode, then the gateway); any failure restarts the board
+after writing it to /ugate-data/crash.txt, and boot.py counts the failures.
+Under the unix port (the firmware twin) the config directory and address
+come from the command line or the environment:
 
     micropython main.py --config-dir DIR [--host HOST] [--port PORT]
     UGATE_CONFIG_DIR=DIR UGATE_PORT=PORT micropython main.py
@@ -11,9 +14,11 @@ directory and address come from the command line or the environment:
 import os
 import sys
 
-from mp_platform import MicroPythonPlatform
-from ugate import app
-from ugate.base.validation import ConfigError
+try:
+    import network  # noqa: F401  (a board with Wi-Fi; the unix port has none)
+    BOARD = True
+except ImportError:
+    BOARD = False
 
 
 def options(argv):
@@ -27,6 +32,7 @@ def options(argv):
     while i < len(argv):
         name = names.get(argv[i])
         if name is None or i + 1 >= len(argv):
+            from ugate.base.validation import ConfigError
             raise ConfigError("usage: main.py --config-dir DIR [--host HOST] [--port PORT]")
         value = argv[i + 1]
         opts[name] = int(value) if name == "server_port" else value
@@ -34,12 +40,40 @@ def options(argv):
     return opts
 
 
+def start():
+    from mp_platform import MicroPythonPlatform
+    opts = options(sys.argv)
+    config_dir = opts.pop("config_dir") or "/ugate-data"
+    if BOARD:
+        import board_appliance
+        board_appliance.run(config_dir, opts, MicroPythonPlatform())
+    else:
+        from ugate import app
+        app.run(config_dir, opts, MicroPythonPlatform())
+
+
+def crashed(exc):
+    """A board does not stop at a failure: it is written down and the board
+    restarts (after a few in a row, into safe mode)."""
+    sys.print_exception(exc)
+    try:
+        with open("ugate-data/crash.txt", "w") as f:  # the flash root is the working directory
+            sys.print_exception(exc, f)
+    except OSError:
+        pass
+    import machine
+    machine.reset()
+
+
 def main():
     try:
-        opts = options(sys.argv)
-        config_dir = opts.pop("config_dir") or "/ugate-data"
-        app.run(config_dir, opts, MicroPythonPlatform())
-    except (ConfigError, ValueError) as exc:
+        start()
+    except Exception as exc:
+        if BOARD:
+            crashed(exc)
+        from ugate.base.validation import ConfigError
+        if not isinstance(exc, (ConfigError, ValueError)):
+            raise
         sys.stderr.write("error: {}\n".format(exc))
         sys.exit(2)
 

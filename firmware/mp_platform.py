@@ -110,6 +110,17 @@ class MicroPythonPlatform:
                               "tools/mpy_packages.py (make does it): {}".format(exc))
         return Client(host, port, client_id, username, password, ssl, keepalive, will)
 
+    def parts(self, hub):
+        """A board's part of the gateway (board_appliance: status and update
+        API, clock, watchdog), where there is Wi-Fi (`network`): not on the
+        unix port, which has none."""
+        try:
+            import network  # noqa: F401
+        except ImportError:
+            return []
+        import board_appliance
+        return [board_appliance]
+
     def on_stop_signal(self, stop):
         pass  # no signals here: Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process
 

@@ -42,6 +42,7 @@ def test_build_tree_is_what_a_board_needs(board_tree):
             "lib/microdot/microdot.mpy", "lib/microdot/websocket.mpy"} <= set(built)
     # main.py and boot.py stay readable source; nothing else is .py
     assert [f for f in built if not f.endswith(".mpy")] == ["board.json", "boot.py", "main.py", "romfs.img"]
+    assert "board_boot.mpy" in built  # in the flash root, out of reach of an update of lib/
     assert read(os.path.join(board_tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
     assert json.loads(read(os.path.join(board_tree, "board.json"))) == build.load_board("esp32")
     # Microdot's host-only modules never reach the board
@@ -117,7 +118,9 @@ def test_freeze_manifest_names_existing_files(board_tree):
     finally:
         os.chdir(here)
     assert calls[0] == ("include", "$(PORT_DIR)/boards/manifest.py", None, None)
-    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(board_tree) if f.startswith("lib/")}
+    # Every module of the tree: lib/ and the flash root's (board_boot).
+    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(board_tree) if f.startswith("lib/")} | {
+        f[:-len(".mpy")] + ".py" for f in files(board_tree) if "/" not in f and f.endswith(".mpy")}
 
 
 # flash (offline: no board here)
@@ -226,7 +229,7 @@ def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, board_t
         assert "/main.py :.\n" in r.stdout
         tree = [f for f in files(board_tree) if f != build.ROMFS_IMAGE]
         assert files(str(flash_root)) == sorted(tree + [
-            "ugate-data/auth.json", "ugate-data/config.json", "ugate-data/wifi.json"])
+            "ugate-data/auth.json", "ugate-data/boot.json", "ugate-data/config.json", "ugate-data/wifi.json"])
         for name in tree:
             assert read(os.path.join(flash_root, name)) == read(os.path.join(board_tree, name)), name
         assert token not in (flash_root / "ugate-data" / "auth.json").read_text()  # stored hashed
@@ -265,8 +268,8 @@ def test_deploy_to_a_romfs_partition_writes_the_image_and_no_library(tmp_path, b
     staging.mkdir()
     argv = deploy.commands("/dev/ttyUSB0", board_tree, str(staging), romfs=True)
     assert argv[1:] == ["connect", "/dev/ttyUSB0", "romfs", "deploy", os.path.join(board_tree, "romfs.img"),
-                        "+", "cp", "-r"] + [os.path.join(board_tree, n) for n in ("main.py", "boot.py", "board.json")] + [
-                        ":.", "+", "reset"]
+                        "+", "cp", "-r"] + [os.path.join(board_tree, n) for n in (
+                            "main.py", "boot.py", "board.json", "board_boot.mpy")] + [":.", "+", "reset"]
 
 
 def test_deploy_romfs_refuses_a_board_without_a_romfs_partition(tmp_path, board_tree):

@@ -5,6 +5,9 @@
 build/<board>/ holds what the board's flash root receives:
 
     main.py, boot.py       source, so a user can read them on the board
+    board_boot.mpy         the boot record (code slots, safe mode): in the
+                           flash root, outside lib/, so an over-the-air
+                           update of lib/ cannot break it
     lib/ugate/...          the shared core, every module, as .mpy
     lib/microdot/...       the Microdot modules ugate imports (from the pip
                            installed package), as .mpy
@@ -41,6 +44,8 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 BOARDS = os.path.join(ROOT, "boards")
 #: firmware/ files shipped as source: the entry points a user reads on the board.
 SOURCE = ("main.py", "boot.py")
+#: firmware/ modules compiled into the flash root, not lib/.
+ROOT_MODULES = ("board_boot.py",)
 #: firmware/ files that are not for the board.
 HOST_ONLY = ("manifest.py",)
 #: the ROMFS image of lib/, in the tree.
@@ -104,13 +109,13 @@ def core_sources():
 
 
 def glue_sources():
-    """The firmware modules compiled for the board (not main.py, boot.py)."""
+    """The firmware modules compiled into the board's lib/."""
     return [os.path.join(FIRMWARE, f) for f in sorted(os.listdir(FIRMWARE))
-            if f.endswith(".py") and f not in SOURCE + HOST_ONLY]
+            if f.endswith(".py") and f not in SOURCE + HOST_ONLY + ROOT_MODULES]
 
 
 def sources():
-    return core_sources() + glue_sources()
+    return core_sources() + glue_sources() + [os.path.join(FIRMWARE, f) for f in ROOT_MODULES]
 
 
 def mpy_cross(src, dst, args=()):
@@ -160,6 +165,8 @@ def build(board, out=None):
         raise BuildError(str(exc))
     for rel, src in packages:
         mpy_cross(src, os.path.join(lib, rel)[:-3] + ".mpy", args)
+    for name in ROOT_MODULES:
+        mpy_cross(os.path.join(FIRMWARE, name), os.path.join(out, name)[:-3] + ".mpy", args)
     for name in SOURCE:
         shutil.copy(os.path.join(FIRMWARE, name), os.path.join(out, name))
     shutil.copy(os.path.join(BOARDS, board + ".json"), os.path.join(out, "board.json"))

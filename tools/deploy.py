@@ -12,6 +12,7 @@ read), then resets the board so it boots into the gateway:
     /ugate-data/config.json                  --config, checked here first
     /ugate-data/wifi.json                    --wifi: {"ssid": "...", "password": "..."}
     /ugate-data/<token store>                --token: a new owner token, printed here
+    /ugate-data/boot.json                    a fresh boot record: lib/ as deployed runs
 
 mpremote skips files the board already has unchanged, so a redeploy is quick.
 When the board's MicroPython has a ROMFS partition that holds the tree's
@@ -95,7 +96,8 @@ def commands(port, tree, staging, frozen=False, resume=False, reset=True, romfs=
     Remote paths are relative to the REPL's working directory, the flash
     root on a board. With `romfs` lib/ goes to the ROMFS partition as the
     tree's image."""
-    names = ["main.py", "boot.py", "board.json"] + ([] if frozen or romfs else ["lib"])
+    names = ["main.py", "boot.py", "board.json"] + ([] if frozen else ["board_boot.mpy"]) + (
+        [] if frozen or romfs else ["lib"])
     argv = _connect(port, resume)
     if romfs:
         argv += ["romfs", "deploy", os.path.join(tree, build.ROMFS_IMAGE), "+"]
@@ -127,6 +129,10 @@ def deploy(port, board="esp32", config=None, wifi=None, token=False, frozen=Fals
     with tempfile.TemporaryDirectory() as tmp:
         staging = os.path.join(tmp, "ugate-data")  # its name is the remote directory's
         new_token = stage(staging, config, wifi, token)
+        # A fresh boot record: the deployed lib/ runs (not a slot an earlier
+        # update left), and no failed boot is counted.
+        with open(os.path.join(staging, "boot.json"), "w") as f:
+            json.dump({"slot": "lib", "failed_boots": 0}, f)
         tree = build.build(board)
         romfs = not frozen and use_romfs(install, port, tree, resume)
         print("installing ugate {}".format("into the ROMFS partition" if romfs else "frozen" if frozen

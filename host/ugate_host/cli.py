@@ -6,6 +6,7 @@
     ugate user create|list|password|remove ... --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate secret set|list|remove [NAME] --config-dir DIR
+    ugate ota --host HOST[:PORT] --board NAME [--token TOKEN] [--https] [--no-wait]
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
 import argparse
@@ -108,6 +109,17 @@ def cmd_secret(args):
     store.write_json(path, secrets, private=True)
 
 
+def cmd_ota(args):
+    from ugate_host import ota
+    token = args.token or os.environ.get("UGATE_TOKEN")
+    if not token:
+        raise config_mod.ConfigError("give an access token: --token TOKEN or UGATE_TOKEN")
+    try:
+        return ota.run(args.host, args.board, token, args.https, args.no_wait)
+    except (ota.OtaError, OSError) as exc:
+        raise config_mod.ConfigError("update failed: {}".format(exc))
+
+
 def cmd_simulate(args):
     from ugate_host import simulate
     return simulate.main(args.protocol, args.interval, args.link, args.noise, args.seed)
@@ -162,6 +174,16 @@ def parser():
         sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
     secret.set_defaults(func=cmd_secret)
 
+    upd = sub.add_parser("ota", help="update ugate on a board over the network",
+                         description="Build ugate for a board and send it to the board's update API; the "
+                         "board restarts into it and keeps it once it runs, or goes back to the code before.")
+    upd.add_argument("--host", required=True, help="the board's address, e.g. garden-shed.local or 192.168.1.40:8123")
+    upd.add_argument("--board", required=True, help="its board file in boards/ without .json (e.g. esp32)")
+    upd.add_argument("--token", help="an access token (default: the UGATE_TOKEN environment variable)")
+    upd.add_argument("--https", action="store_true", help="the board serves HTTPS (its certificate is not checked)")
+    upd.add_argument("--no-wait", action="store_true", help="do not wait for the board to keep or roll back the update")
+    upd.set_defaults(func=cmd_ota)
+
     sim = sub.add_parser("simulate", help="play a sensor gateway's traffic on a pseudo terminal",
                          description="Create a pseudo terminal, print its device path (use it as a serial "
                          "port) and play a sensor gateway's traffic on it until killed.")
@@ -178,11 +200,10 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        return args.func(args) or 0
     except (config_mod.ConfigError, TokenError, ValueError) as exc:
         print("error: {}".format(exc), file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

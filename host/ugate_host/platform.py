@@ -54,6 +54,10 @@ class HostPlatform:
         from ugate_host.mqtt import Client
         return Client(host, port, client_id, username, password, ssl, keepalive, will)
 
+    def parts(self, hub):
+        """Parts of the platform's own, set up like the faces: none here."""
+        return []
+
     def on_stop_signal(self, stop):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

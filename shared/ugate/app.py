@@ -2,7 +2,9 @@
 
 `platform` is the one object that knows the runtime (host or firmware): its
 default limits, how to make a TLS context, how to open a serial port, how to
-catch a stop signal. Nothing else in the core asks which runtime it is on.
+catch a stop signal, the parts of its own it sets up (a board's status,
+clock, watchdog and updates). Nothing else in the core asks which runtime
+it is on.
 """
 import asyncio
 import sys
@@ -132,7 +134,7 @@ def create_app(hub):
     app.layers = layers(hub, ban, app.cors)
     for part in hub_parts:
         part.setup(hub)
-    for part in sources + faces:
+    for part in sources + faces + hub.platform.parts(hub):
         part.setup(app, hub)
     lower_limits(hub.platform.class_limits)  # also in the modules the setups imported
     return app

@@ -233,6 +233,14 @@ LIMITS = {
     "max_bans": (optional(integer(0)), None),
 }
 
+BOARD = {
+    # Read on a board only (README "The board appliance").
+    "ntp_servers": (list_of(string), ["pool.ntp.org"]),
+    "wifi_join_timeout": (integer(5), 30),
+    "watchdog_timeout": (integer(0), 30),
+    "update_confirm_after": (integer(1), 30),
+}
+
 SCHEMA = {
     # Home Assistant `http` integration keys.
     "server_host": (string, "0.0.0.0"),
@@ -266,6 +274,7 @@ SCHEMA = {
     "forward": (forwarders, []),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
     "disabled_faces": (list_of(one_of("websocket", "stream", "auth")), []),
+    "board": (section(BOARD), {}),
 }
 
 

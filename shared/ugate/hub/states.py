@@ -132,6 +132,14 @@ class StateMachine:
                       time_fired=now)
         return state, old is None
 
+    def shift_times(self, delta_us):
+        """The clock was set (a board's first NTP answer): times stamped
+        before move with it, so they stay true relative to now."""
+        for state in self._states.values():
+            state.last_changed += delta_us
+            state.last_updated += delta_us
+            state.last_reported += delta_us
+
     def remove(self, entity_id, context=None):
         entity_id = entity_id.lower()
         old = self._states.pop(entity_id, None)

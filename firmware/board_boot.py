@@ -1,0 +1,108 @@
+"""The boot record of a board: which code slot runs, an update on trial, and
+how many boots in a row failed. `ugate-data/boot.json` beside the config.
+
+boot.py calls `start()` before anything of ugate is imported: it counts the
+boot, picks the slot (sys.path) and rolls back an update that did not come
+up. The gateway calls `confirm()` once it has served for a while: the count
+goes back to 0 and an update on trial becomes the code. After
+`MAX_FAILED_BOOTS` unconfirmed boots in a row the board starts in safe mode
+(README "The board appliance").
+
+A slot is a directory of .mpy files in the flash root: `lib` is what `make
+deploy` installed (/lib, or /rom/lib from a ROMFS image, which comes first
+on sys.path); an over-the-air update is written to `lib.a` or `lib.b`,
+whichever is not running, and that slot is put first on sys.path. This
+module lives in the flash root, outside every slot, so an update cannot
+break it.
+"""
+import json
+import os
+import sys
+
+DATA = "ugate-data"
+RECORD = DATA + "/boot.json"
+DEPLOYED = "lib"
+UPDATE_SLOTS = ("lib.a", "lib.b")
+MAX_FAILED_BOOTS = 3
+
+
+def _root():
+    cwd = os.getcwd()
+    return "" if cwd == "/" else cwd
+
+
+def load():
+    try:
+        with open(RECORD) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        record = {}
+    base = {"slot": DEPLOYED, "trial": None, "trial_booted": False, "failed_boots": 0, "rolled_back": None}
+    base.update(record if isinstance(record, dict) else {})
+    return base
+
+
+def save(record):
+    try:
+        os.mkdir(DATA)
+    except OSError:
+        pass  # there already
+    with open(RECORD + ".tmp", "w") as f:
+        json.dump(record, f)
+    os.rename(RECORD + ".tmp", RECORD)
+
+
+def running(record):
+    """The slot this boot runs: the update on trial, or the confirmed one."""
+    return record["trial"] or record["slot"]
+
+
+def update_slot(record):
+    """Where an update goes: the update slot that is not running."""
+    return UPDATE_SLOTS[1] if running(record) == UPDATE_SLOTS[0] else UPDATE_SLOTS[0]
+
+
+def start():
+    """Count this boot, roll back an update whose trial boot did not
+    confirm, and put the running slot first on sys.path. Returns the record."""
+    record = load()
+    if record["trial"] and record["trial_booted"]:
+        print("ota: update in {} did not come up; back to {}".format(record["trial"], record["slot"]))
+        record["rolled_back"], record["trial"], record["trial_booted"] = record["trial"], None, False
+    elif record["trial"]:
+        record["trial_booted"] = True
+    record["failed_boots"] += 1
+    save(record)
+    slot = running(record)
+    if slot != DEPLOYED:  # on sys.path already
+        sys.path.insert(1, _root() + "/" + slot)
+    return record
+
+
+def safe_mode(record):
+    return record["failed_boots"] > MAX_FAILED_BOOTS
+
+
+def confirm():
+    """The gateway came up: the failure count goes back to 0 and an update on
+    trial becomes the slot that runs."""
+    record = load()
+    if record["trial"]:
+        record["slot"], record["trial"], record["trial_booted"] = record["trial"], None, False
+    record["failed_boots"] = 0
+    save(record)
+    return record
+
+
+def clear_failures():
+    """The owner acted (saved the setup page): leave safe mode at the next boot."""
+    record = load()
+    record["failed_boots"] = 0
+    save(record)
+
+
+def try_update(slot):
+    """Run `slot` (just written by an update) on the next boot, once."""
+    record = load()
+    record["trial"], record["trial_booted"], record["rolled_back"] = slot, False, None
+    save(record)

@@ -1,0 +1,152 @@
+"""`ugate ota`: update ugate on a board over the network.
+
+    ugate ota --host garden-shed.local[:PORT] --board esp32 [--token TOKEN] [--https] [--no-wait]
+
+It builds the board's .mpy tree (tools/build.py), sends lib/ file by file to
+the board's update API with an access token (in pieces no larger than a
+board's request body, with a progress bar), then the SHA-256 of every file;
+the board checks them as written to its flash, restarts into the update on
+trial and keeps it once it has served for `board.update_confirm_after`
+seconds, or goes back to the code before it. Without --no-wait this command
+waits for that outcome.
+"""
+import hashlib
+import http.client
+import json
+import os
+import ssl
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: Bytes per request: below the smallest body limit a board config sets.
+PIECE = 2048
+BAR = 30
+
+
+class OtaError(Exception):
+    pass
+
+
+def tree_files(lib):
+    """[(path relative to lib/ with '/', bytes)] of the tree."""
+    out = []
+    for d, _, names in sorted(os.walk(lib)):
+        for name in sorted(names):
+            path = os.path.join(d, name)
+            with open(path, "rb") as f:
+                out.append((os.path.relpath(path, lib).replace(os.sep, "/"), f.read()))
+    return out
+
+
+class Board:
+    """The board's HTTP API, one kept-alive connection."""
+
+    def __init__(self, host, token, https=False, timeout=30):
+        self.host, self.token, self.https, self.timeout = host, token, https, timeout
+        self.conn = None
+
+    def request(self, method, path, body=None):
+        for attempt in (1, 2):  # the board may close a kept-alive connection
+            if self.conn is None:
+                if self.https:
+                    # A board's certificate is often self-signed: the token is what matters here.
+                    context = ssl._create_unverified_context()
+                    self.conn = http.client.HTTPSConnection(self.host, timeout=self.timeout, context=context)
+                else:
+                    self.conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
+            try:
+                self.conn.request(method, path, body, {"Authorization": "Bearer " + self.token})
+                res = self.conn.getresponse()
+                data = res.read()
+                break
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        if res.status == 401:
+            raise OtaError("the board refused the token (401)")
+        if res.status == 404 and path.startswith("/api/ugate/"):
+            raise OtaError("the board has no update API (404): is it running ugate on a board?")
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            answer = {"error": data.decode(errors="replace")}
+        if res.status >= 400:
+            raise OtaError("{} {}: {} {}".format(method, path, res.status, answer.get("error", answer)))
+        return answer
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def progress(done, total, out):
+    filled = BAR * done // total if total else BAR
+    out.write("\rsending [{}{}] {:3d}% {}/{} KB".format("#" * filled, "." * (BAR - filled),
+                                                         100 * done // total if total else 100,
+                                                         done // 1024, total // 1024))
+    out.flush()
+
+
+def send(board, files, out=sys.stderr):
+    """Begin, send every file in pieces, commit; returns the slot."""
+    slot = board.request("POST", "/api/ugate/update")["slot"]
+    total, done = sum(len(data) for _, data in files), 0
+    for path, data in files:
+        for offset in range(0, max(len(data), 1), PIECE):
+            piece = data[offset:offset + PIECE]
+            board.request("PUT", "/api/ugate/update/files/{}?offset={}".format(path, offset), piece)
+            done += len(piece)
+            progress(done, total, out)
+    out.write("\n")
+    manifest = {path: hashlib.sha256(data).hexdigest() for path, data in files}
+    board.request("POST", "/api/ugate/update/commit", json.dumps({"files": manifest}).encode())
+    return slot
+
+
+def wait(board, slot, timeout, out=sys.stderr):
+    """Wait for the board to keep the update in `slot` (True) or roll it
+    back (False)."""
+    deadline = time.time() + timeout
+    time.sleep(2)  # the board restarts a second after its answer
+    while time.time() < deadline:
+        board.close()
+        try:
+            status = board.request("GET", "/api/ugate/board")
+        except (OSError, http.client.HTTPException, OtaError):
+            time.sleep(1)
+            continue
+        if status.get("rolled_back") == slot:
+            return False
+        if status.get("slot") == slot and not status.get("on_trial"):
+            return True
+        time.sleep(1)
+    raise OtaError("the board did not report the update's outcome within {} s".format(timeout))
+
+
+def run(host, board_name, token, https=False, no_wait=False, timeout=180, out=sys.stderr):
+    sys.path.insert(0, os.path.join(REPO, "tools"))
+    import build  # tools/build.py
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            tree = build.build(board_name, os.path.join(tmp, board_name))
+        except build.BuildError as exc:
+            raise OtaError(str(exc))
+        files = tree_files(os.path.join(tree, "lib"))
+    board = Board(host, token, https)
+    try:
+        slot = send(board, files, out)
+        out.write("the board checked the update and restarts into it ({})\n".format(slot))
+        if no_wait:
+            return 0
+        if wait(board, slot, timeout, out):
+            out.write("the update runs and is kept\n")
+            return 0
+        out.write("the update did not come up: the board went back to the code before it\n")
+        return 1
+    finally:
+        board.close()

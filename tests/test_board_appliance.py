@@ -1,0 +1,289 @@
+"""The board appliance (firmware/board_*.py): Wi-Fi setup page, hostname,
+clock, watchdog, board status, safe mode, over-the-air update and roll back.
+
+The board's compiled tree runs in a flash root as a board runs it (boot.py,
+then main.py) on the MicroPython unix port, with small stand-ins for the
+hardware modules it lacks (tests/standins: `network`, `machine`, `ntptime`):
+they take their answers from a settings file and write what the board
+would have done to a log. The appliance exists on MicroPython only, so these
+tests run there only; what the stand-ins stand for was not run on a board
+here (README "The board appliance")."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from conftest import MICROPYTHON, MPY_CROSS, UGATE, free_port, wait_for
+from ugate.hub.tokens import TokenStore
+
+STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standins")
+WIFI = {"ssid": "home", "password": "secret123", "networks": [["home", -50], ["shed", -80]], "rssi": -61}
+#: A board config that keeps the tests short: the boot is confirmed after 1 s.
+FAST = {"log_level": "info", "board": {"update_confirm_after": 1, "watchdog_timeout": 5,
+                                       "ntp_servers": ["time.example"]}}
+
+
+class Board:
+    """A flash root with the board tree, ugate-data/ and the stand-in
+    settings; `boot()` runs it until the board resets (the process ends)."""
+
+    def __init__(self, tree, root, config=FAST, wifi=True, settings=None):
+        self.root = str(root)
+        for name in ("main.py", "boot.py", "board_boot.mpy", "board.json", "lib"):
+            src = os.path.join(tree, name)
+            (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(self.root, name))
+        self.data = os.path.join(self.root, "ugate-data")
+        os.makedirs(self.data)
+        self.write("config.json", config)
+        if wifi:
+            self.write("wifi.json", {"ssid": "home", "password": "secret123"})
+        self.token = TokenStore(self.data).create("owner")
+        self.settings_path = os.path.join(self.root, "standin.json")
+        self.settings(dict({"wifi": WIFI}, **(settings or {})))
+        self.proc = None
+        self.port = free_port()
+
+    def write(self, name, obj):
+        with open(os.path.join(self.data, name), "w") as f:
+            json.dump(obj, f)
+
+    def read(self, name):
+        with open(os.path.join(self.data, name)) as f:
+            return f.read()
+
+    def settings(self, obj):
+        with open(self.settings_path, "w") as f:
+            json.dump(obj, f)
+
+    def log(self):
+        try:
+            with open(self.settings_path + ".log") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def boot(self):
+        env = dict(os.environ, UGATE_STANDIN=self.settings_path,
+                   MICROPYPATH=":".join([self.root, ".frozen", STANDINS, os.path.join(self.root, "lib")]))
+        self.output = open(os.path.join(self.root, "console.txt"), "ab")
+        self.proc = subprocess.Popen([MICROPYTHON, "-c", "import boot\nimport main", "--config-dir", "ugate-data",
+                                      "--host", "127.0.0.1", "--port", str(self.port)],
+                                     cwd=self.root, env=env, stdout=self.output, stderr=subprocess.STDOUT)
+        return self
+
+    def console(self):
+        with open(os.path.join(self.root, "console.txt")) as f:
+            return f.read()
+
+    def wait_reset(self, timeout=30):
+        """The board reset itself (machine.reset ends the stand-in's process)."""
+        self.proc.wait(timeout)
+        self.output.close()
+        assert self.log()[-1] == "reset", self.console()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            self.output.close()
+
+    def url(self, path):
+        return "http://127.0.0.1:{}{}".format(self.port, path)
+
+    def get(self, path, token=True, **kwargs):
+        headers = {"Authorization": "Bearer " + self.token} if token else {}
+        return self.when_up(lambda: httpx.get(self.url(path), headers=headers, timeout=10, **kwargs))
+
+    def request(self, method, path, **kwargs):
+        return httpx.request(method, self.url(path), headers={"Authorization": "Bearer " + self.token},
+                             timeout=10, **kwargs)
+
+    def when_up(self, call, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                return call()
+            except httpx.TransportError:
+                assert self.proc.poll() is None, self.console()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+@pytest.fixture
+def make_board(board_tree, tmp_path):
+    boards = []
+
+    def make(**kwargs):
+        root = tmp_path / "flash{}".format(len(boards))
+        root.mkdir()
+        boards.append(Board(board_tree, root, **kwargs))
+        return boards[-1]
+
+    yield make
+    for board in boards:
+        board.stop()
+
+
+def boot_record(board):
+    return json.loads(board.read("boot.json"))
+
+
+def test_without_wifi_json_the_setup_page_saves_the_network_and_the_board_joins_it(make_board):
+    board = make_board(config=dict(FAST, location_name="Garden Shed"), wifi=False).boot()
+    page = board.get("/", token=False)
+    assert page.status_code == 200
+    assert '<option value="home">home (-50 dBm)</option>' in page.text
+    assert 'name="name" value="Garden Shed"' in page.text
+    # A phone's captive-portal probe is sent to the page.
+    probe = board.get("/generate_204", token=False, follow_redirects=False)
+    assert probe.status_code == 302
+    assert probe.headers["Location"] == "http://127.0.0.1:{}/".format(board.port)
+    short = httpx.post(board.url("/"), data={"ssid": "home", "password": "short", "name": "Garden Shed"})
+    assert short.status_code == 400
+    assert "A Wi-Fi password has 8 to 63 characters" in short.text
+    saved = httpx.post(board.url("/"), data={"ssid": "home", "password": "secret123", "name": "Garden Shed"})
+    assert saved.status_code == 200 and "Saved" in saved.text
+    board.wait_reset()
+    assert "ap garden-shed-setup" in board.log()
+    assert json.loads(board.read("wifi.json")) == {"ssid": "home", "password": "secret123"}
+    assert json.loads(board.read("config.json"))["location_name"] == "Garden Shed"
+    # After the reset the board joins with its name as hostname and serves the API.
+    board.boot()
+    assert board.get("/api/").json() == {"message": "API running."}
+    assert "hostname garden-shed" in board.log() and "connect home" in board.log()
+
+
+def test_a_network_that_cannot_be_joined_opens_the_setup_page_after_the_join_timeout(make_board):
+    config = dict(FAST, board=dict(FAST["board"], wifi_join_timeout=5))
+    board = make_board(config=config)
+    board.write("wifi.json", {"ssid": "home", "password": "wrong-password"})
+    started = time.time()
+    board.boot()
+    page = board.get("/", token=False)
+    assert "<h1>ugate setup</h1>" in page.text
+    assert time.time() - started >= 5
+    assert "connect home" in board.log() and "ap ugate-setup" in board.log()
+
+
+def test_board_status_clock_and_watchdog(make_board):
+    board = make_board(config=dict(FAST, board=dict(FAST["board"], ntp_servers=["down.example", "time.example"])))
+    board.settings({"wifi": WIFI, "reset_cause": 3})  # no NTP server answers yet
+    board.boot()
+    assert board.get("/api/ugate/board", token=False).status_code == 401
+    status = board.get("/api/ugate/board").json()
+    assert status["clock_synced"] is False
+    assert status["reset_cause"] == "wdt" and status["wifi_rssi"] == -61
+    assert status["free_heap"] > 0 and status["uptime"] >= 0
+    assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib", False, None)
+    assert "clock not set yet: times are not trustworthy" in board.console()
+    posted = board.request("POST", "/api/states/sensor.early", json={"state": "1"}).json()
+    # The NTP server answers a day ahead of this machine's clock: the state
+    # stamped before moves with the clock.
+    ahead = int(time.time()) + 86400
+    board.settings({"wifi": WIFI, "reset_cause": 3, "ntp": {"time.example": ahead}})
+    wait_for(lambda: board.get("/api/ugate/board").json()["clock_synced"], what="the clock set")
+    later = board.get("/api/states/sensor.early").json()
+    from datetime import datetime
+    moved = datetime.fromisoformat(later["last_changed"]) - datetime.fromisoformat(posted["last_changed"])
+    assert 86400 - 5 < moved.total_seconds() < 86400 + 5
+    assert [line for line in board.log() if line.startswith("rtc ")]
+    assert "ntp down.example" in board.log()
+    # The watchdog is armed and fed while the gateway runs; the boot is confirmed.
+    assert "wdt 5000" in board.log()
+    wait_for(lambda: board.log().count("feed") >= 2, what="the watchdog fed")
+    wait_for(lambda: boot_record(board)["failed_boots"] == 0, what="the boot confirmed")
+
+
+def test_failed_boots_are_written_down_and_start_safe_mode(make_board):
+    board = make_board(settings={"wifi": dict(WIFI, connect_fails_with=5)})  # EIO from the radio
+    for boots in (1, 2, 3):
+        board.boot().wait_reset()
+        assert boot_record(board)["failed_boots"] == boots
+        assert "OSError: [Errno 5] EIO" in board.read("crash.txt")
+    board.boot()  # the fourth in a row: safe mode, on the setup access point
+    page = board.get("/", token=False)
+    assert "<b>Safe mode:</b> 3 boots in a row failed" in page.text
+    assert "OSError: [Errno 5] EIO" in page.text  # the last failure, for the owner
+    assert board.get("/api/", follow_redirects=False).status_code == 302  # the faces are off
+    board.settings({"wifi": WIFI})
+    saved = httpx.post(board.url("/"), data={"ssid": "home", "password": "secret123", "name": "ugate"})
+    assert saved.status_code == 200
+    board.wait_reset()
+    assert boot_record(board)["failed_boots"] == 0
+    board.boot()
+    assert board.get("/api/").status_code == 200
+
+
+def test_ota_update_is_sent_checked_run_on_trial_and_kept(make_board, tmp_path):
+    board = make_board().boot()
+    board.get("/api/")
+    ota = subprocess.Popen([UGATE, "ota", "--host", "127.0.0.1:{}".format(board.port), "--board", "esp32"],
+                           env=dict(os.environ, UGATE_TOKEN=board.token), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    board.wait_reset(timeout=120)
+    lib = os.path.join(board.root, "lib")
+    sent = sorted(os.path.relpath(os.path.join(d, f), lib) for d, _, fs in os.walk(lib) for f in fs)
+    slot = os.path.join(board.root, "lib.a")
+    assert sorted(os.path.relpath(os.path.join(d, f), slot) for d, _, fs in os.walk(slot) for f in fs) == sent
+    assert boot_record(board)["trial"] == "lib.a"
+    board.boot()  # the reboot: the update runs on trial, then is kept
+    out, err = ota.communicate(timeout=60)
+    assert ota.returncode == 0, err
+    assert "100% " in err and "the update runs and is kept" in err
+    status = board.get("/api/ugate/board").json()
+    assert (status["slot"], status["on_trial"]) == ("lib.a", False)
+
+
+def broken_module(tmp_path):
+    src = tmp_path / "app.py"
+    src.write_text("raise ImportError('a broken update')\n")
+    subprocess.run([MPY_CROSS, "-o", str(tmp_path / "app.mpy"), str(src)], check=True)
+    return (tmp_path / "app.mpy").read_bytes()
+
+
+def test_an_update_that_does_not_come_up_is_rolled_back(make_board, tmp_path):
+    board = make_board().boot()
+    board.get("/api/")
+    assert board.request("PUT", "/api/ugate/update/files/ugate/app.mpy", content=b"x").status_code == 409
+    assert board.request("POST", "/api/ugate/update").json() == {"slot": "lib.a"}
+    bad_path = board.request("PUT", "/api/ugate/update/files/../main.mpy", content=b"x")
+    assert bad_path.status_code in (400, 404)  # refused either way: nothing outside the slot
+    broken = broken_module(tmp_path)
+    r = board.request("PUT", "/api/ugate/update/files/ugate/app.mpy?offset=0", content=broken[:100])
+    assert r.json() == {"path": "ugate/app.mpy", "size": 100}
+    gap = board.request("PUT", "/api/ugate/update/files/ugate/app.mpy?offset=300", content=broken[100:])
+    assert gap.status_code == 400 and "has 100 bytes, not 300" in gap.json()["error"]
+    board.request("PUT", "/api/ugate/update/files/ugate/app.mpy?offset=100", content=broken[100:])
+    # The rest of the tree as deployed: only ugate.app is broken.
+    lib = os.path.join(board.root, "lib")
+    manifest = {"ugate/app.mpy": hashlib.sha256(broken).hexdigest()}
+    for d, _, names in os.walk(lib):
+        for name in names:
+            path = os.path.relpath(os.path.join(d, name), lib)
+            if path not in manifest:
+                with open(os.path.join(d, name), "rb") as f:
+                    data = f.read()
+                manifest[path] = hashlib.sha256(data).hexdigest()
+                assert board.request("PUT", "/api/ugate/update/files/" + path, content=data).status_code == 200
+    wrong = board.request("POST", "/api/ugate/update/commit", json={"files": dict(manifest, **{
+        "ugate/app.mpy": "0" * 64})})
+    assert wrong.status_code == 400 and "ugate/app.mpy does not match its SHA-256" in wrong.json()["error"]
+    missing = board.request("POST", "/api/ugate/update/commit", json={"files": {"ugate/app.mpy": manifest[
+        "ugate/app.mpy"]}})
+    assert missing.status_code == 400 and "files not in the manifest: " in missing.json()["error"]
+    assert boot_record(board)["trial"] is None
+    good = board.request("POST", "/api/ugate/update/commit", json={"files": manifest})
+    assert good.json() == {"slot": "lib.a", "restarting": True}
+    board.wait_reset()
+    board.boot().wait_reset()  # the trial boot fails
+    assert "a broken update" in board.read("crash.txt")
+    board.boot()  # boot.py goes back to the deployed code
+    status = board.get("/api/ugate/board").json()
+    assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib", False, "lib.a")
+    assert "ota: update in lib.a did not come up; back to lib" in board.console()
