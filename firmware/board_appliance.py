@@ -9,11 +9,12 @@ appliance"). Imported only where `network` exists."""
 import asyncio
 import gc
 import json
+import sys
 import time
 
 import board_boot
-import board_net
 import machine
+import network
 from ugate.base import log, store
 from ugate.base.validation import ConfigError
 from ugate.http.auth import requires_auth
@@ -33,12 +34,21 @@ def reset_cause():
     return str(cause)
 
 
+def rssi():
+    """The joined network's signal in dBm, or None."""
+    sta = network.WLAN(network.STA_IF)
+    try:
+        return sta.status("rssi") if sta.isconnected() else None
+    except (OSError, ValueError):
+        return None
+
+
 def status(clock):
     """The board status: what the API's GET /api/ugate/board answers."""
     record = board_boot.load()
     gc.collect()
     return {"reset_cause": reset_cause(), "free_heap": gc.mem_free(), "heap_used": gc.mem_alloc(),
-            "uptime": time.ticks_diff(time.ticks_ms(), _booted_ms) // 1000, "wifi_rssi": board_net.rssi(),
+            "uptime": time.ticks_diff(time.ticks_ms(), _booted_ms) // 1000, "wifi_rssi": rssi(),
             "clock_synced": clock.synced, "slot": board_boot.running(record), "on_trial": bool(record["trial"]),
             "rolled_back": record["rolled_back"]}
 
@@ -123,11 +133,18 @@ def _wifi(config_dir):
         return None
 
 
+def _join(wifi, name, timeout):
+    import board_net
+    try:
+        return board_net.join(wifi[0], wifi[1], name, timeout)
+    finally:
+        del sys.modules["board_net"]  # the gateway's heap needs it no more
+
+
 def run(config_dir, overrides, platform):
     """A board's start: safe mode, or Wi-Fi (else the setup page), then the
     gateway."""
     from ugate import app
-    import board_setup
     record = board_boot.load()
     try:
         conf = app.load_config(config_dir, overrides)
@@ -138,12 +155,14 @@ def run(config_dir, overrides, platform):
         why = "{} boots in a row failed".format(record["failed_boots"] - 1)
     name = conf["location_name"] if conf else "ugate"
     wifi = None if why else _wifi(config_dir)  # safe mode keeps to the access point
-    if wifi and board_net.join(wifi[0], wifi[1], name, conf["board"]["wifi_join_timeout"]):
+    if wifi and _join(wifi, name, conf["board"]["wifi_join_timeout"]):
         app.run(config_dir, overrides, platform)
         return
     if why:
         _log.error("safe mode: " + why)
+    import board_net
     networks = board_net.scan()
     address = board_net.access_point(name)
     port = (overrides or {}).get("server_port") or 80
+    import board_setup
     board_setup.serve(config_dir, name, address, port, why, conf and conf["log_file"], networks)

@@ -66,14 +66,3 @@ def scan():
         if ssid and entry[3] > best.get(ssid, -1000):
             best[ssid] = entry[3]
     return sorted(best.items(), key=lambda item: -item[1])
-
-
-def rssi():
-    """The joined network's signal in dBm, or None."""
-    sta = network.WLAN(network.STA_IF)
-    if not sta.isconnected():
-        return None
-    try:
-        return sta.status("rssi")
-    except (OSError, ValueError):
-        return None

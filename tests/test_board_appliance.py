@@ -287,3 +287,40 @@ def test_an_update_that_does_not_come_up_is_rolled_back(make_board, tmp_path):
     status = board.get("/api/ugate/board").json()
     assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib", False, "lib.a")
     assert "ota: update in lib.a did not come up; back to lib" in board.console()
+
+
+def dns_query(name, qid=0x1234):
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    return qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x01\x00\x01"
+
+
+def test_setup_dns_answers_every_name_with_the_board(board_tree):
+    """The captive portal's DNS: a phone on the setup access point looks up
+    its connectivity-check host and is sent to the board."""
+    import socket
+    port = free_port()
+    env = dict(os.environ, MICROPYPATH=":".join([board_tree, ".frozen", STANDINS, os.path.join(board_tree, "lib")]))
+    proc = subprocess.Popen([MICROPYTHON, "-c", "import asyncio, board_setup\n"
+                             "asyncio.run(board_setup.dns_server('127.0.0.1', {}))".format(port)], env=env)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.5)
+
+            def answer():
+                s.sendto(dns_query("connectivitycheck.gstatic.com"), ("127.0.0.1", port))
+                try:
+                    return s.recv(512)
+                except socket.timeout:
+                    return None
+            reply = wait_for(answer, what="a DNS answer")
+            question = dns_query("connectivitycheck.gstatic.com")[12:]
+            assert reply[:2] == b"\x12\x34" and reply[2:4] == b"\x81\x80"  # the query's id; an answer
+            assert reply[4:12] == b"\x00\x01\x00\x01\x00\x00\x00\x00"  # one question, one answer
+            assert reply[12:12 + len(question)] == question
+            assert reply[-4:] == bytes([127, 0, 0, 1])
+            s.sendto(b"\x00\x01garbage", ("127.0.0.1", port))  # not a query: no answer, no crash
+            s.sendto(dns_query("ugate.local", qid=7), ("127.0.0.1", port))
+            assert s.recv(512)[:2] == b"\x00\x07"
+    finally:
+        proc.kill()
+        proc.wait()

@@ -9,7 +9,9 @@ again; the row is the difference. A module's row is what importing it adds
 on top of the base every config loads (the hub, the config, the HTTP server
 and its layers, the platform), so a module the base imports already costs
 nothing in its row. The last rows are the live heap after `create_app` for
-whole configs: what a board holds before it serves its first request.
+whole configs: what a board holds before it serves its first request. The
+probes run as a board with Wi-Fi (empty stand-ins for its built-in
+`network`, `machine`, `ntptime`), so the board appliance is in them.
 
 Three columns, three interpreters (`INTERPRETERS`): the 64-bit unix port
 (`-X heapsize`), and a 32-bit MicroPython (the WebAssembly port from npm,
@@ -70,6 +72,9 @@ MODULES = [
     ("forwarder into Home Assistant", "ugate.faces.forward.home_assistant"),
     ("forwarder into Hono (with the message channel)", "ugate.faces.forward.hono"),
     ("forwarder into MQTT (with umqtt.simple and mp_mqtt)", "ugate.faces.forward.mqtt mp_mqtt"),
+    ("board appliance (status, update API, clock, Wi-Fi)", "board_appliance board_clock"),
+    ("Wi-Fi join (unloaded once joined)", "board_net"),
+    ("Wi-Fi setup page (no gateway: without Wi-Fi, safe mode)", "board_setup"),
 ]
 
 #: (row, config.json) for the create_app rows.
@@ -130,15 +135,43 @@ print(limits["max_body_bytes"], limits["max_header_line"])
 REQUEST_OVERHEAD = 4096
 
 
+#: The modules a board has built in (in flash: no heap), empty stand-ins
+#: where the interpreter lacks them: with them the platform sets up the
+#: board appliance, as on a board.
+HARDWARE = ("network", "machine", "ntptime", "socket")
+HARDWARE_STEP = """import sys
+sys.path.append({tree!r})
+for name in {names!r}:
+    try:
+        __import__(name)
+    except ImportError:
+        sys.path.append({hardware!r})
+        __import__(name)
+"""
+
+
+def hardware_dir(workdir):
+    path = os.path.join(workdir, "hardware")
+    os.makedirs(path, exist_ok=True)
+    for name in HARDWARE:
+        open(os.path.join(path, name + ".py"), "w").close()
+    return path
+
+
 class Interpreter:
     """A MicroPython that runs probes on a built tree: `bits` 64 (the unix
     port) or 32 (the WebAssembly port under node), the tree installed as
-    .mpy `files` or as a `romfs` image."""
+    .mpy `files` or as a `romfs` image; with `hardware` (hardware_dir) it
+    is a board with Wi-Fi, and the flash root's modules are importable."""
 
-    def __init__(self, tree, bits=64, install="files", heapsize="2M"):
+    def __init__(self, tree, bits=64, install="files", heapsize="2M", hardware=None):
         self.tree, self.bits, self.install, self.heapsize = tree, bits, install, heapsize
+        self.hardware = hardware
 
     def argv(self, steps, dirs):
+        if self.hardware:
+            steps = [HARDWARE_STEP.format(tree=self.tree, names=HARDWARE, hardware=self.hardware)] + list(steps)
+            dirs = list(dirs) + [self.hardware, self.tree]
         lib, image = os.path.join(self.tree, "lib"), os.path.join(self.tree, build.ROMFS_IMAGE)
         if self.bits == 32:
             argv = ["node", NODE_RUNNER] + (["--romfs", image] if self.install == "romfs" else ["--lib", lib])
@@ -191,7 +224,9 @@ def run(board, heapsize, interpreters=INTERPRETERS):
     """[(row, [bytes per interpreter])]"""
     with tempfile.TemporaryDirectory() as workdir:
         tree = build.build(board, os.path.join(workdir, "build"))
-        columns = [rows(Interpreter(tree, bits, install, heapsize), workdir) for _, bits, install in interpreters]
+        hardware = hardware_dir(workdir)
+        columns = [rows(Interpreter(tree, bits, install, heapsize, hardware), workdir)
+                   for _, bits, install in interpreters]
     return [(name, [dict(c)[name] for c in columns]) for name, _ in columns[0]]
 
 
@@ -205,7 +240,7 @@ def fits(board, spec, tree, workdir, install):
     d = config_dir(workdir, spec["config"])
     code = BASE + CREATE.format(config_dir=d) + "states = hub.states\n" + ENTITIES.format(
         n=ENTITIES_HELD, attrs=ATTRIBUTES)
-    lines = Interpreter(tree, 32, install).run(["", BEFORE, code, AFTER, LIMITS], [d])
+    lines = Interpreter(tree, 32, install, hardware=hardware_dir(workdir)).run(["", BEFORE, code, AFTER, LIMITS], [d])
     live = int(lines[-3])
     body, header = (int(n) for n in lines[-2].split())
     reserve = spec["clients"] * (body + header + REQUEST_OVERHEAD)
