@@ -4,17 +4,22 @@
 # Python that runs the build:
 #
 #   make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=/path/to/ugate/firmware/manifest.py
-#   make -C ports/rp2 BOARD=RPI_PICO_W FROZEN_MANIFEST=/path/to/ugate/firmware/manifest.py
+#   make -C ports/rp2 BOARD=RPI_PICO_W FROZEN_MANIFEST=/path/to/pico-manifest.py
+#
+# where pico-manifest.py is the one line
+#   include("/path/to/ugate/firmware/manifest.py", base="$(BOARD_DIR)/manifest.py")
 #
 # Then flash that firmware and deploy with `tools/deploy.py --frozen`: it
-# copies main.py, boot.py and the config files only.
+# copies main.py, boot.py and the config files only. firmware/Dockerfile is
+# a reproducible recipe for it.
 import importlib.util
 import os
 
-# The port's own frozen modules (asyncio, ...). A board with a manifest of its
-# own (ports/<port>/boards/<BOARD>/manifest.py, e.g. networking on some Pico W
-# versions) needs "$(BOARD_DIR)/manifest.py" here instead: this file replaces it.
-include("$(PORT_DIR)/boards/manifest.py")
+# The port's own frozen modules (asyncio, ...), or the board's manifest where
+# it has one of its own (ports/<port>/boards/<BOARD>/manifest.py: the Pico W's
+# brings networking, ntptime among it): include this file from a one-line
+# manifest with base="$(BOARD_DIR)/manifest.py" (firmware/Dockerfile does).
+include(options.base or "$(PORT_DIR)/boards/manifest.py")
 
 package("ugate", base_path="../shared")
 module("mp_platform.py")

@@ -33,6 +33,12 @@ def read(path):
 
 # build
 
+class NoOptions:
+    """A manifest's `options` when nothing includes it with any."""
+    def __getattr__(self, name):
+        return None
+
+
 def test_build_tree_is_what_a_board_needs(board_tree):
     built = files(board_tree)
     core = [os.path.join("lib", os.path.relpath(p, os.path.join(ROOT, "shared")))[:-3] + ".mpy"
@@ -103,7 +109,7 @@ def test_freeze_manifest_names_existing_files(board_tree):
     os.chdir(os.path.join(ROOT, "firmware"))  # MicroPython runs a manifest from its directory
     try:
         exec(read("manifest.py"), {"include": lambda path: calls.append(("include", path, None, None)),
-                                   "package": package, "module": module})
+                                   "package": package, "module": module, "options": NoOptions()})
         frozen = set()
         for kind, path, names, base in calls:
             if kind == "package":
