@@ -72,7 +72,7 @@ MODULES = [
     ("forwarder into Home Assistant", "ugate.faces.forward.home_assistant"),
     ("forwarder into Hono (with the message channel)", "ugate.faces.forward.hono"),
     ("forwarder into MQTT (with umqtt.simple and mp_mqtt)", "ugate.faces.forward.mqtt mp_mqtt"),
-    ("board appliance (status, update API, clock, Wi-Fi)", "board_appliance board_clock"),
+    ("board appliance (status, update API, clock, watchdog)", "board_appliance board_clock"),
     ("Wi-Fi join (unloaded once joined)", "board_net"),
     ("Wi-Fi setup page (no gateway: without Wi-Fi, safe mode)", "board_setup"),
 ]
