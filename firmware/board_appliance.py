@@ -116,13 +116,9 @@ def setup(app, hub):
         except (ValueError, AttributeError) as exc:
             return json_error(400, str(exc))
         _log.warning("update in {} checked; restarting to try it".format(slot[0]))
-        asyncio.create_task(_reset_soon())
+        asyncio.create_task(board_boot.reset_soon())
         return json_response({"slot": slot[0], "restarting": True})
 
-
-async def _reset_soon():
-    await asyncio.sleep(1)  # the answer reaches the client first
-    machine.reset()
 
 
 def _wifi(config_dir):

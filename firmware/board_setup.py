@@ -10,7 +10,6 @@ import json
 import socket
 
 import board_boot
-import machine
 from microdot import Microdot, Response
 
 from ugate.base import log, store
@@ -119,10 +118,6 @@ async def dns_server(address, port=53):
         s.close()
 
 
-async def _reset_soon():
-    await asyncio.sleep(1)  # the answer reaches the browser first
-    machine.reset()
-
 
 def create_app(config_dir, name, networks, home, why=None, log_file=None):
     """The setup app; `home` is the page's URL, where other paths lead."""
@@ -134,7 +129,7 @@ def create_app(config_dir, name, networks, home, why=None, log_file=None):
         if request.method == "POST":
             error = save(config_dir, request.form or {})
             if error is None:
-                asyncio.create_task(_reset_soon())
+                asyncio.create_task(board_boot.reset_soon())
                 return Response("<p>Saved. The gateway restarts and joins the network.</p>",
                                 headers={"Content-Type": "text/html; charset=utf-8"})
         body = page(name, networks, why, _tail(store.join(config_dir, CRASH_FILE)) if why else "",
