@@ -44,6 +44,8 @@ class Platform:
     limits = {{"max_body_bytes": 16384, "max_header_line": 2048, "max_connections": 4, "idle_timeout": 20,
               "max_entities": 64, "max_bans": 8}}
     class_limits = {{}}
+    def parts(self, hub):
+        return []
 conf = config.validate({config})
 app.create_app(hub.Hub(conf, {config_dir!r}, Platform()))
 print(" ".join(sorted(m for m in {unused!r} if m in sys.modules)))
