@@ -200,6 +200,18 @@ def test_board_status_clock_and_watchdog(make_board):
     wait_for(lambda: boot_record(board)["failed_boots"] == 0, what="the boot confirmed")
 
 
+def test_a_blocked_event_loop_starves_the_watchdog_which_resets_the_board(make_board):
+    board = make_board(settings={"wifi": WIFI})
+    board.boot()
+    wait_for(lambda: board.log().count("feed") >= 2, what="the watchdog fed")
+    assert board.get("/api/").status_code == 200
+    # The next NTP round blocks the loop for 7 s: no task runs, none feeds.
+    board.settings({"wifi": WIFI, "ntp_blocks_s": 7})
+    board.wait_reset(timeout=60)
+    expired = [line for line in board.log() if line.startswith("watchdog expired")]
+    assert expired and int(expired[0].split()[-2]) > 5000
+
+
 def test_failed_boots_are_written_down_and_start_safe_mode(make_board):
     board = make_board(settings={"wifi": dict(WIFI, connect_fails_with=5)})  # EIO from the radio
     for boots in (1, 2, 3):
