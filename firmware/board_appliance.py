@@ -157,8 +157,28 @@ def run(config_dir, overrides, platform):
     if why:
         _log.error("safe mode: " + why)
     import board_net
+    import board_setup
+    from board_improv import Improv, console
     networks = board_net.scan()
     address = board_net.access_point(name)
+    gateway_port = conf["server_port"] if conf else 8123
+
+    def connect(ssid, password):
+        sta = board_net.join(ssid, password, name, conf["board"]["wifi_join_timeout"] if conf else 30)
+        return sta and "http://{}:{}/".format(sta.ifconfig()[0], gateway_port)
+
+    def provisioned(ssid, password):
+        board_setup.save(config_dir, {"ssid": ssid, "password": password, "name": name})
+        asyncio.create_task(board_boot.reset_soon())
+
+    improv = Improv(name, _board_name(), networks, connect, provisioned)
     port = (overrides or {}).get("server_port") or 80
-    import board_setup
-    board_setup.serve(config_dir, name, address, port, why, conf and conf["log_file"], networks)
+    board_setup.serve(config_dir, name, address, port, why, conf and conf["log_file"], networks,
+                      [improv.serve(*console())])
+
+
+def _board_name():
+    try:
+        return json.loads(store.read_text("board.json"))["name"]
+    except (OSError, ValueError, KeyError):
+        return sys.platform

@@ -52,7 +52,8 @@ def access_point(name):
 
 
 def scan():
-    """[(ssid, rssi)] of the networks in reach, strongest first, each once."""
+    """[(ssid, rssi, secured)] of the networks in reach, strongest first,
+    each once."""
     sta = network.WLAN(network.STA_IF)
     sta.active(True)
     best = {}
@@ -63,6 +64,6 @@ def scan():
         found = []
     for entry in found:
         ssid = entry[0].decode("utf-8", "replace") if isinstance(entry[0], bytes) else entry[0]
-        if ssid and entry[3] > best.get(ssid, -1000):
-            best[ssid] = entry[3]
-    return sorted(best.items(), key=lambda item: -item[1])
+        if ssid and entry[3] > best.get(ssid, (-1000,))[0]:
+            best[ssid] = (entry[3], entry[4] != 0)  # RSSI, security (0: open)
+    return sorted(((ssid, v[0], v[1]) for ssid, v in best.items()), key=lambda item: -item[1])

@@ -41,8 +41,8 @@ def _tail(path):
 
 
 def page(name, networks, why=None, crash="", log_tail=""):
-    options = "".join('<option value="{0}">{0} ({1} dBm)</option>'.format(_escape(ssid), rssi)
-                      for ssid, rssi in networks)
+    options = "".join('<option value="{0}">{0} ({1} dBm)</option>'.format(_escape(network[0]), network[1])
+                      for network in networks)
     parts = ['<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width">'
              "<title>ugate setup</title></head><body><h1>ugate setup</h1>"]
     if why:
@@ -147,9 +147,12 @@ def create_app(config_dir, name, networks, home, why=None, log_file=None):
     return app
 
 
-def serve(config_dir, name, address, port=80, why=None, log_file=None, networks=()):
-    """Serve the setup page until the form is saved (which resets the board)."""
+def serve(config_dir, name, address, port=80, why=None, log_file=None, networks=(), tasks=()):
+    """Serve the setup page (and the coroutines `tasks`) until the form is
+    saved, which resets the board."""
     async def main():
+        for task in tasks:
+            asyncio.create_task(task)
         home = "http://{}/".format(address) if port == 80 else "http://{}:{}/".format(address, port)
         app = create_app(config_dir, name, list(networks), home, why, log_file)
         if port == 80:  # a captive portal needs both the page and the names on the standard ports

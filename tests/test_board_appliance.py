@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from conftest import MICROPYTHON, MPY_CROSS, UGATE, free_port, wait_for
+from ugate import VERSION
 from ugate.hub.tokens import TokenStore
 
 STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standins")
@@ -68,16 +69,20 @@ class Board:
             return []
 
     def boot(self):
+        """Start the board; its serial console is `proc.stdin` and console.txt."""
         env = dict(os.environ, UGATE_STANDIN=self.settings_path,
                    MICROPYPATH=":".join([self.root, ".frozen", STANDINS, os.path.join(self.root, "lib")]))
         self.output = open(os.path.join(self.root, "console.txt"), "ab")
         self.proc = subprocess.Popen([MICROPYTHON, "-c", "import boot\nimport main", "--config-dir", "ugate-data",
-                                      "--host", "127.0.0.1", "--port", str(self.port)],
+                                      "--host", "127.0.0.1", "--port", str(self.port)], stdin=subprocess.PIPE,
                                      cwd=self.root, env=env, stdout=self.output, stderr=subprocess.STDOUT)
         return self
 
     def console(self):
-        with open(os.path.join(self.root, "console.txt")) as f:
+        return self.console_bytes().decode("utf-8", "replace")
+
+    def console_bytes(self):
+        with open(os.path.join(self.root, "console.txt"), "rb") as f:
             return f.read()
 
     def wait_reset(self, timeout=30):
@@ -91,6 +96,8 @@ class Board:
             self.proc.kill()
             self.proc.wait()
             self.output.close()
+        if self.proc:
+            self.proc.stdin.close()
 
     def url(self, path):
         return "http://127.0.0.1:{}{}".format(self.port, path)
@@ -336,3 +343,61 @@ def test_setup_dns_answers_every_name_with_the_board(board_tree):
     finally:
         proc.kill()
         proc.wait()
+
+
+def improv_command(command, data=b"", checksum=None):
+    """An Improv serial RPC command packet, built from the protocol's
+    description: IMPROV, version 1, type 3, length, data, checksum."""
+    body = b"IMPROV" + bytes([1, 3, len(data) + 2, command, len(data)]) + data
+    return body + bytes([sum(body) & 0xFF if checksum is None else checksum])
+
+
+def improv_packets(console):
+    """[(type, data)] of the Improv packets the board wrote, checksums checked."""
+    out = []
+    while b"IMPROV" in console:
+        console = console[console.index(b"IMPROV"):]
+        end = 9 + console[8]
+        assert sum(console[:end]) & 0xFF == console[end]
+        out.append((console[7], console[9:end]))
+        console = console[end + 1:]
+    return out
+
+
+def improv_strings(data):
+    """An RPC result's (command, [strings])."""
+    items, rest = [], data[2:]
+    assert len(rest) == data[1]
+    while rest:
+        items.append(rest[1:1 + rest[0]].decode())
+        rest = rest[1 + rest[0]:]
+    return data[0], items
+
+
+def test_improv_over_serial_sets_up_wifi_from_a_computer(make_board):
+    board = make_board(config=dict(FAST, board=dict(FAST["board"], wifi_join_timeout=5)), wifi=False).boot()
+    board.get("/", token=False)  # the setup mode is up
+
+    def ask(packet, count):
+        before = len(improv_packets(board.console_bytes()))
+        board.proc.stdin.write(packet)
+        board.proc.stdin.flush()
+        return wait_for(lambda: (lambda p: p[before:] if len(p) >= before + count else None)(
+            improv_packets(board.console_bytes())), what="Improv answers")
+
+    assert ask(improv_command(2), 2) == [(2, b"\x00"), (1, b"\x02")]  # no error; ready
+    info = ask(improv_command(3), 2)[1]
+    assert info[0] == 4 and improv_strings(info[1]) == (3, ["ugate", VERSION, "ESP32 (generic WROOM-32)", "ugate"])
+    scan = [improv_strings(data) for kind, data in ask(improv_command(4), 4)[1:]]
+    assert scan == [(4, ["home", "-50", "YES"]), (4, ["shed", "-80", "YES"]), (4, [])]
+    assert ask(improv_command(2, checksum=0), 1) == [(2, b"\x01")]  # invalid packet
+    assert ask(improv_command(9), 1) == [(2, b"\x02")]  # unknown command
+    wrong = b"\x04home\x05wrong"
+    assert ask(improv_command(1, wrong), 3) == [(2, b"\x00"), (1, b"\x03"), (2, b"\x03")]  # unable to connect
+    right = b"\x04home\x09secret123"
+    answers = ask(improv_command(1, right), 4)
+    assert answers[:3] == [(2, b"\x00"), (1, b"\x03"), (1, b"\x04")]  # provisioning, provisioned
+    # The gateway's address on that network (the port it is started with).
+    assert improv_strings(answers[3][1]) == (1, ["http://127.0.0.1:{}/".format(board.port)])
+    board.wait_reset()
+    assert json.loads(board.read("wifi.json")) == {"ssid": "home", "password": "secret123"}

@@ -74,7 +74,7 @@ MODULES = [
     ("forwarder into MQTT (with umqtt.simple and mp_mqtt)", "ugate.faces.forward.mqtt mp_mqtt"),
     ("board appliance (status, update API, clock, watchdog)", "board_appliance board_clock"),
     ("Wi-Fi join (unloaded once joined)", "board_net"),
-    ("Wi-Fi setup page (no gateway: without Wi-Fi, safe mode)", "board_setup"),
+    ("Wi-Fi setup page and Improv (no gateway: without Wi-Fi, safe mode)", "board_setup board_improv"),
 ]
 
 #: (row, config.json) for the create_app rows.
