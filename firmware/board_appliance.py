@@ -23,7 +23,11 @@ from ugate.http.responses import json_error, json_response
 _log = log.get("board")
 
 RESET_CAUSES = ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET")
+#: The watchdog's timeout once the gateway was stopped from the console: a
+#: watchdog cannot be stopped, and mpremote (make deploy) needs the time.
+MAINTENANCE_S = 3600
 _booted_ms = time.ticks_ms()
+_watchdog = []  # the timeout in seconds, once armed
 
 
 def reset_cause():
@@ -53,10 +57,24 @@ def status(clock):
             "rolled_back": record["rolled_back"]}
 
 
+def board_file():
+    """/board.json (the board's file from boards/), or {}."""
+    try:
+        return json.loads(store.read_text("board.json"))
+    except (OSError, ValueError):
+        return {}
+
+
 async def feed_watchdog(timeout_s):
     """Feed a hardware watchdog while the event loop runs: a loop that hangs
     (or a task that never yields) stops the feeding, and the board resets."""
+    longest = board_file().get("watchdog_max_s")
+    if longest and timeout_s > longest:
+        _log.warning("board.watchdog_timeout {} s is longer than this board's watchdog allows: {} s".format(
+            timeout_s, longest))
+        timeout_s = longest
     wdt = machine.WDT(timeout=timeout_s * 1000)
+    _watchdog[:] = [timeout_s]
     while True:
         wdt.feed()
         await asyncio.sleep_ms(timeout_s * 250)
@@ -120,7 +138,6 @@ def setup(app, hub):
         return json_response({"slot": slot[0], "restarting": True})
 
 
-
 def _wifi(config_dir):
     try:
         wifi = json.loads(store.read_text(store.join(config_dir, "wifi.json")))
@@ -152,7 +169,8 @@ def run(config_dir, overrides, platform):
     name = conf["location_name"] if conf else "ugate"
     wifi = None if why else _wifi(config_dir)  # safe mode keeps to the access point
     if wifi and _join(wifi, name, conf["board"]["wifi_join_timeout"]):
-        app.run(config_dir, overrides, platform)
+        app.run(config_dir, overrides, platform)  # returns when stopped from the console
+        stopped()
         return
     if why:
         _log.error("safe mode: " + why)
@@ -171,14 +189,20 @@ def run(config_dir, overrides, platform):
         board_setup.save(config_dir, {"ssid": ssid, "password": password, "name": name})
         asyncio.create_task(board_boot.reset_soon())
 
-    improv = Improv(name, _board_name(), networks, connect, provisioned)
+    improv = Improv(name, board_file().get("name", sys.platform), networks, connect, provisioned)
     port = (overrides or {}).get("server_port") or 80
     board_setup.serve(config_dir, name, address, port, why, conf and conf["log_file"], networks,
                       [improv.serve(*console())])
 
 
-def _board_name():
-    try:
-        return json.loads(store.read_text("board.json"))["name"]
-    except (OSError, ValueError, KeyError):
-        return sys.platform
+def stopped():
+    """The gateway was stopped from the console (Ctrl-C, mpremote): the
+    watchdog, which cannot be stopped, is given MAINTENANCE_S where the
+    board allows it."""
+    if not _watchdog:
+        return
+    if board_file().get("watchdog_max_s", MAINTENANCE_S) < MAINTENANCE_S:
+        print("ugate stopped: the watchdog resets this board within {} s".format(_watchdog[0]))
+        return
+    machine.WDT(timeout=MAINTENANCE_S * 1000)
+    print("ugate stopped: the watchdog resets the board in {} s unless it is reset before".format(MAINTENANCE_S))

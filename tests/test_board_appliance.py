@@ -219,6 +219,30 @@ def test_a_blocked_event_loop_starves_the_watchdog_which_resets_the_board(make_b
     assert expired and int(expired[0].split()[-2]) > 5000
 
 
+def test_stopping_the_gateway_from_the_console_leaves_time_for_maintenance(make_board):
+    """Ctrl-C (mpremote does the same) stops the gateway; the watchdog, which
+    cannot be stopped, gets an hour, so that make deploy is not cut short."""
+    import signal
+    board = make_board().boot()
+    wait_for(lambda: "feed" in board.log(), what="the watchdog armed")
+    board.proc.send_signal(signal.SIGINT)  # the unix port's Ctrl-C
+    board.proc.wait(20)
+    assert board.log()[-1] == "wdt 3600000"
+    assert "the watchdog resets the board in 3600 s" in board.console()
+
+
+def test_a_board_whose_watchdog_is_short_gets_the_longest_it_has(make_board):
+    board = make_board()
+    with open(os.path.join(board.root, "board.json")) as f:
+        spec = json.load(f)
+    with open(os.path.join(board.root, "board.json"), "w") as f:
+        json.dump(dict(spec, watchdog_max_s=2), f)  # as the Pico W's 8 s
+    board.boot()
+    wait_for(lambda: "feed" in board.log(), what="the watchdog armed")
+    assert "wdt 2000" in board.log()
+    assert "is longer than this board's watchdog allows: 2 s" in board.console()
+
+
 def test_failed_boots_are_written_down_and_start_safe_mode(make_board):
     board = make_board(settings={"wifi": dict(WIFI, connect_fails_with=5)})  # EIO from the radio
     for boots in (1, 2, 3):
