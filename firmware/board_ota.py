@@ -3,11 +3,18 @@ file (in pieces no larger than a request body may be) in the update slot
 that is not running (board_boot), is checked against the SHA-256 of every
 file, and runs on trial from the next boot; board_boot rolls it back when
 it does not come up. Loaded on the first update request only."""
+import asyncio
 import hashlib
+import json
 import os
 
 import board_boot
-from ugate.base import compat
+from ugate.base import compat, log
+from ugate.http.responses import json_error, json_response
+
+_log = log.get("board")
+#: The update slot being written, once begun.
+_slot = []
 
 #: What a path in the tree may be: a module under lib/, nothing else.
 PATH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_./"
@@ -113,3 +120,28 @@ def commit(slot, manifest):
         if actual != str(digest).lower():
             raise UpdateError("{} does not match its SHA-256".format(path))
     board_boot.try_update(slot)
+
+
+def handle(request, step):
+    """The update API (board_appliance routes its requests here): POST
+    /api/ugate/update begins, PUT .../files/<path>?offset=N writes, POST
+    .../commit checks and restarts."""
+    if step == "" and request.method == "POST":
+        _slot[:] = [begin()]
+        return json_response({"slot": _slot[0]})
+    if not (step == "commit" and request.method == "POST" or
+            step.startswith("files/") and request.method == "PUT"):
+        return json_error(404, "no such update step: {} /api/ugate/update/{}".format(request.method, step))
+    if not _slot:
+        return json_error(409, "begin the update first: POST /api/ugate/update")
+    try:
+        if step == "commit":
+            commit(_slot[0], json.loads(request.body or b"{}").get("files"))
+        else:
+            size = write(_slot[0], step[6:], int(request.args.get("offset", "0")), request.body or b"")
+            return json_response({"path": step[6:], "size": size})
+    except (ValueError, AttributeError) as exc:  # UpdateError, a bad offset or manifest
+        return json_error(400, str(exc))
+    _log.warning("update in {} checked; restarting to try it".format(_slot[0]))
+    asyncio.create_task(board_boot.reset_soon())
+    return json_response({"slot": _slot[0], "restarting": True})

@@ -6,5 +6,6 @@ try:
     import board_boot
 
     board_boot.start()
+    del board_boot  # main.py loads it again while it needs it
 except Exception as exc:  # never keep the board from reaching main.py
     print("boot: {!r}".format(exc))

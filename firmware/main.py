@@ -2,8 +2,8 @@
 
 On a board it runs at boot with the config directory /ugate-data (not
 /ugate: sys.path starts with the flash root, where a directory named like the
-package would shadow it), as the board appliance (board_appliance: Wi-Fi or
-the setup page, safe mode, then the gateway); any failure restarts the board
+package would shadow it), as the board appliance (board_start: Wi-Fi or
+the setup page, safe mode; then the gateway); any failure restarts the board
 after writing it to /ugate-data/crash.txt, and boot.py counts the failures.
 Under the unix port (the firmware twin) the config directory and address
 come from the command line or the environment:
@@ -40,16 +40,28 @@ def options(argv):
     return opts
 
 
+def bring_up(config_dir, opts):
+    """A board's Wi-Fi (or its setup page, which restarts it); what it took
+    is unloaded then: the gateway's heap does not keep it."""
+    import board_start
+    try:
+        board_start.start(config_dir, opts)
+    finally:
+        for name in ("board_start", "board_boot"):
+            sys.modules.pop(name, None)
+
+
 def start():
     from mp_platform import MicroPythonPlatform
     opts = options(sys.argv)
     config_dir = opts.pop("config_dir") or "/ugate-data"
     if BOARD:
+        bring_up(config_dir, opts)
+    from ugate import app
+    app.run(config_dir, opts, MicroPythonPlatform())
+    if BOARD:  # stopped from the console
         import board_appliance
-        board_appliance.run(config_dir, opts, MicroPythonPlatform())
-    else:
-        from ugate import app
-        app.run(config_dir, opts, MicroPythonPlatform())
+        board_appliance.stopped()
 
 
 def crashed(exc):
