@@ -32,10 +32,10 @@ HEAP_BUDGET_64BIT = "384K"
 #: overrides it.
 SMALL_HEAP_BUDGET_64BIT = "272K"
 #: REST and one serial port with the code in a ROMFS image mapped outside
-#: the heap: 192K passed 3 times in 3, 176K 1 time in 2, 160K failed; the
-#: .mpy files fail at 208K (above), where the image passes.
-#: UGATE_ROMFS_HEAP_BUDGET overrides it.
-ROMFS_HEAP_BUDGET_64BIT = "208K"
+#: the heap: 192K passed 3 times in 3, 176K failed 3 times in 3 (with
+#: sign-in; before it 176K passed 1 time in 2), so this leaves about 15 %;
+#: the .mpy files fail at 208K (above). UGATE_ROMFS_HEAP_BUDGET overrides it.
+ROMFS_HEAP_BUDGET_64BIT = "224K"
 ROUNDS = 10
 
 
@@ -138,10 +138,10 @@ def test_smallest_board_serves_rest_and_a_serial_port_within_budget(board_tree, 
         assert gw.get("/api/websocket").status_code == 404  # left out: its heap is saved
 
 
-def test_smallest_board_runs_from_a_romfs_image_in_less_heap(board_tree, tmp_path):
+def test_smallest_board_runs_from_a_romfs_image_in_a_smaller_heap(board_tree, tmp_path):
     """The tree's ROMFS image, mapped outside the heap as a board maps its
-    ROMFS partition, serves REST and a serial port in a heap where the
-    .mpy files do not (SMALL_HEAP_BUDGET_64BIT notes where they fail)."""
+    ROMFS partition, serves REST and a serial port in a smaller heap than
+    the .mpy files get (SMALL_HEAP_BUDGET_64BIT)."""
     heapsize = os.environ.get("UGATE_ROMFS_HEAP_BUDGET", ROMFS_HEAP_BUDGET_64BIT)
     with board_with_a_serial_port(board_tree, heapsize, tmp_path, romfs=True,
                                   disabled_faces=["websocket", "stream"]) as (gw, port):
