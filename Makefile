@@ -33,7 +33,6 @@ $(DEBIAN_PACKAGES):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		mosquitto chromium chromium-driver
 
-
 # A 32-bit MicroPython (the WebAssembly port from npm, run with node) for the
 # heap measurements of tools/heap_cost.py and the suite.
 MP32 := tools/mp32/node_modules/.installed

@@ -55,6 +55,16 @@ def boot_record(change=None):
         compat.unload("board_boot")
 
 
+def trial_watchdog_s():
+    """The watchdog boot.py armed for an update on trial, in seconds; 0
+    when there is none."""
+    import board_boot
+    try:
+        return board_boot.trial_watchdog_s() if board_boot.load()["trial"] else 0
+    finally:
+        compat.unload("board_boot")
+
+
 def status(clock):
     """The board status: what the API's GET /api/ugate/board answers."""
     record = boot_record()
@@ -102,8 +112,10 @@ def setup(app, hub):
     conf = hub.config["board"]
     clock = Clock(conf["ntp_servers"])
     hub.background.append(clock.run)
-    if conf["watchdog_timeout"]:
-        hub.background.append(lambda hub: feed_watchdog(conf["watchdog_timeout"]))
+    # An update on trial runs under boot.py's watchdog, which cannot be stopped.
+    watchdog = conf["watchdog_timeout"] or trial_watchdog_s()
+    if watchdog:
+        hub.background.append(lambda hub: feed_watchdog(watchdog))
     hub.background.append(lambda hub: confirm_boot(conf["update_confirm_after"]))
     auth = requires_auth(hub.auth)
 

@@ -21,6 +21,11 @@ import sys
 
 DATA = "ugate-data"
 RECORD = DATA + "/boot.json"
+#: The watchdog a trial boot runs under from its start: an update whose
+#: main.py never reaches the gateway (an import that fails drops a board to
+#: the REPL) or hangs is reset, and the next boot rolls it back. The gateway
+#: feeds it (board_appliance).
+TRIAL_WATCHDOG_S = 60
 DEPLOYED = "lib"
 UPDATE_SLOTS = ("lib.a", "lib.b")
 MAX_FAILED_BOOTS = 3
@@ -76,7 +81,20 @@ def start():
     slot = running(record)
     if slot != DEPLOYED:  # on sys.path already
         sys.path.insert(1, _root() + "/" + slot)
+    if record["trial"]:
+        import machine
+        machine.WDT(timeout=trial_watchdog_s() * 1000)
     return record
+
+
+def trial_watchdog_s():
+    """TRIAL_WATCHDOG_S, or the longest the board's watchdog allows
+    (`watchdog_max_s` in /board.json)."""
+    try:
+        with open("board.json") as f:
+            return min(TRIAL_WATCHDOG_S, json.load(f).get("watchdog_max_s", TRIAL_WATCHDOG_S))
+    except (OSError, ValueError):
+        return TRIAL_WATCHDOG_S
 
 
 def safe_mode(record):

@@ -21,9 +21,11 @@ outside the heap (/rom). Bytecode and strings do not shrink with pointers,
 so 32-bit is close to 64-bit from files; ROMFS leaves them in flash.
 
 `--boards` prints, instead, each board's configurations (`fits` in
-boards/<board>.json) measured at 32-bit as the board installs ugate: the
+boards/<board>.json) measured at 32-bit both ways to install ugate: the
 live heap after `create_app` holding `ENTITIES_HELD` entities, what each
-client may hold (its body and header line, `REQUEST_OVERHEAD`), and what is left of `heap_budget`.
+client may hold (its body and header line, `REQUEST_OVERHEAD`), and what is
+left of `heap_budget`. An entry promises to fit installed as its `install`
+says, unless it says "promised": false (a target, shown as such).
 """
 import argparse
 import json
@@ -138,7 +140,7 @@ REQUEST_OVERHEAD = 4096
 #: The modules a board has built in (in flash: no heap), empty stand-ins
 #: where the interpreter lacks them: with them the platform sets up the
 #: board appliance, as on a board.
-HARDWARE = ("network", "machine", "ntptime", "socket")
+HARDWARE = ("network", "machine", "ntptime", "socket", "usocket")
 #: Built into the boards' firmware (or absent there, with ugate and Microdot
 #: falling back), but Python modules of micropython-lib in the WebAssembly
 #: port, 20 KB together: imported before a measurement, as they cost a
@@ -282,11 +284,17 @@ def table(rows, interpreters=INTERPRETERS):
     return "\n".join(lines)
 
 
+def promised(entry, install):
+    """Whether a `fits` entry promises to fit installed as `install` (an
+    entry with "promised": false is a target, measured and shown only)."""
+    return install == entry["install"] and entry.get("promised", True)
+
+
 def board_table(rows):
     lines = ["| board | configuration | install | live heap (32-bit) | clients' reserve | heap_budget | left |",
              "|---|---|---|---:|---:|---:|---:|"]
     for board, name, entry, install, m in rows:
-        mark = " (promised)" if install == entry["install"] else ""
+        mark = " (promised)" if promised(entry, install) else " (target)" if install == entry["install"] else ""
         lines.append("| {} (`{}`) | {} | {}{} | {:.1f} KB | {:.1f} KB | {:.1f} KB | {:.1f} KB |".format(
             name, board, entry["what"], install, mark, m["live"] / 1024, m["reserve"] / 1024,
             m["budget"] / 1024, m["left"] / 1024))

@@ -2,7 +2,8 @@
 which has no WDT, RTC or reset): each call is written to the stand-in log;
 reset() ends the process, as a reset ends the running program. The
 watchdog has no timer of its own: a feed that comes later than its timeout
-is where the hardware would have reset the board, so it resets then."""
+is where the hardware would have reset the board, so it resets then, and a
+program that ends with it armed is reset as it would be in the REPL."""
 import sys
 import time
 
@@ -17,7 +18,15 @@ def reset_cause():
 
 def reset():
     _standin.record("reset")
+    sys.atexit(None)  # the reset ends it, not the watchdog
     sys.exit(0)
+
+
+def _program_ended():
+    # The program ended with the watchdog armed: a board would sit in its
+    # REPL, unfed, until the watchdog resets it.
+    _standin.record("watchdog expired: the program ended")
+    _standin.record("reset")
 
 
 class WDT:
@@ -25,6 +34,7 @@ class WDT:
         _standin.record("wdt {}".format(timeout))
         self.timeout = timeout
         self.fed = time.ticks_ms()
+        sys.atexit(_program_ended)
 
     def feed(self):
         late = time.ticks_diff(time.ticks_ms(), self.fed)
