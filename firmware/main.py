@@ -13,7 +13,7 @@ line or the environment:
 import os
 import sys
 
-from mp_platform import MicroPythonPlatform
+from mp_platform import IS_BOARD, MicroPythonPlatform
 from ugate import app
 from ugate.base.validation import ConfigError
 
@@ -46,11 +46,7 @@ def main():
         sys.exit(2)
 
 
-try:
-    import network  # noqa: F401  (a board with Wi-Fi; the unix port has none)
-except ImportError:
-    network = None
-if network:  # the board appliance around the gateway
+if IS_BOARD:  # the board appliance around the gateway
     import board_main
     board_main.run(options, main)
 else:

@@ -10,8 +10,12 @@ from test_memory_budget import HEAP_BUDGET_64BIT, board_with_a_serial_port, post
 
 #: The smallest board signing in: 304K passed, 272K (its budget without
 #: signing in) failed importing the login views; UGATE_SMALL_SIGN_IN_BUDGET
-#: overrides it. (The default faces: 336K passed, 320K failed.)
-SMALL_SIGN_IN_BUDGET_64BIT = "336K"
+#: overrides it. (The default faces: 336K passed, 320K failed.) With the
+#: board appliance's keys in the config (more qstrs at start) 336K failed 5
+#: times in 6: the unix port allocates qstr text in 1280-byte chunks, and
+#: one is needed while the sign-in modules load into a fragmented heap;
+#: 352K and 384K passed 6 times in 6.
+SMALL_SIGN_IN_BUDGET_64BIT = "384K"
 
 
 def sign_in_on(gw):

@@ -70,7 +70,7 @@ class Board:
 
     def boot(self):
         """Start the board; its serial console is `proc.stdin` and console.txt."""
-        env = dict(os.environ, UGATE_STANDIN=self.settings_path,
+        env = dict(os.environ, UGATE_STANDIN=self.settings_path, UGATE_BOARD="1",
                    MICROPYPATH=":".join([self.root, ".frozen", STANDINS, os.path.join(self.root, "lib")]))
         self.output = open(os.path.join(self.root, "console.txt"), "ab")
         self.proc = subprocess.Popen([MICROPYTHON, "-c", "import boot\nimport main", "--config-dir", "ugate-data",

@@ -194,6 +194,8 @@ class Interpreter:
                 argv += ["-c", step]
             return argv, None
         env = dict(os.environ, MICROPYPATH=".frozen" if self.install == "romfs" else ".frozen:" + lib)
+        if self.hardware:
+            env["UGATE_BOARD"] = "1"  # the unix port as a board (mp_platform.IS_BOARD)
         options = ["-X", "heapsize=" + self.heapsize, "-c", "\n".join(steps)]
         if self.install == "romfs":
             return [sys.executable, "-m", "ugate_host.romfs", image] + options, env

@@ -97,7 +97,11 @@ def equal(a, b):
     return diff == 0
 
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# A tuple, not a str: MicroPython interns the one-character strings that
+# indexing a str gives, so each new letter would add a qstr (a qstr pool
+# grown in a fragmented heap failed with MemoryError); built here, at
+# import, they are interned once at start.
+_CROCKFORD = tuple("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
 
 def ulid():
