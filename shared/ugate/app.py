@@ -76,6 +76,7 @@ FACES = (
     ("ugate.faces.homeassistant.status", _always),
     ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
     ("ugate.faces.homeassistant.auth", _face_enabled("auth")),
+    ("ugate.faces.homeassistant.mobile_app", _face_enabled("mobile_app")),
     ("ugate.faces.hono", _hono),
     ("ugate.faces.forward", _forward),
 )

@@ -265,7 +265,7 @@ SCHEMA = {
     # Systems the gateway delivers into: Home Assistant, Hono, MQTT brokers.
     "forward": (forwarders, []),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
-    "disabled_faces": (list_of(one_of("websocket", "stream", "auth")), []),
+    "disabled_faces": (list_of(one_of("websocket", "stream", "auth", "mobile_app")), []),
 }
 
 

@@ -49,6 +49,9 @@ class Hub:
         self.ports = []
         #: Forwarders (objects with `status()`), for theirs.
         self.forwarders = []
+        #: Parts that keep device and entity registry entries of their own (the
+        #: phones of mobile_app): objects with `devices()` and `entities()`.
+        self.registries = []
         self._instance_id = None
 
     @property

@@ -90,9 +90,14 @@ class Connection:
 
     def listen(self, msg_id, event_type, forward):
         """Subscribe `forward` to the bus for subscription `msg_id`."""
+        self.subscribe(msg_id, lambda: self.hub.bus.listen(event_type, forward))
+
+    def subscribe(self, msg_id, start):
+        """Hold subscription `msg_id`: `start()` begins it and returns the
+        function that ends it (called on unsubscribe_events or close)."""
         if len(self.subscriptions) >= self.max_subscriptions:
             raise LimitReached("Too many subscriptions (at most {}).".format(self.max_subscriptions))
-        self.subscriptions[msg_id] = self.hub.bus.listen(event_type, forward)
+        self.subscriptions[msg_id] = start()
 
     def context(self):
         return Context(user_id=self.user.id)
@@ -276,9 +281,12 @@ def _auth_command(conn, msg):
 
 
 def setup(app, hub):
+    from ugate.faces.homeassistant import registry_commands, template_commands
     for name in AUTH_COMMANDS:
         COMMANDS[name] = _auth_command
     hub.components.append("websocket_api")
+    COMMANDS.update(registry_commands.COMMANDS)
+    COMMANDS.update(template_commands.COMMANDS)
 
     @app.get("/api/websocket")
     async def websocket_api(request):

@@ -26,6 +26,7 @@ ERR_UNAUTHORIZED = "unauthorized"
 ERR_UNKNOWN_ERROR = "unknown_error"
 ERR_HOME_ASSISTANT_ERROR = "home_assistant_error"
 ERR_SERVICE_VALIDATION_ERROR = "service_validation_error"
+ERR_NOT_SUPPORTED = "not_supported"
 
 FEATURE_COALESCE_MESSAGES = "coalesce_messages"
 
@@ -194,6 +195,13 @@ async def subscribe_entities(conn, msg):
     conn.enqueue(Streamed(event_message(msg_id, None), added(states)))
 
 
+async def not_supported(conn, msg):
+    """Commands Home Assistant has and ugate has not (automations' triggers,
+    voice pipelines): a clear error; the connection goes on."""
+    conn.enqueue(error_message(msg["id"], ERR_NOT_SUPPORTED,
+                               "{} is not supported by ugate.".format(msg["type"])))
+
+
 async def supported_features(conn, msg):
     features = field(msg, "features", dict, required=True)
     conn.coalesce = FEATURE_COALESCE_MESSAGES in features
@@ -212,4 +220,6 @@ COMMANDS = {
     "call_service": call_service,
     "subscribe_entities": subscribe_entities,
     "supported_features": supported_features,
+    "subscribe_trigger": not_supported,
+    "assist_pipeline/run": not_supported,
 }
