@@ -6,6 +6,7 @@
     ugate user create|list|password|remove ... --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate secret set|list|remove [NAME] --config-dir DIR
+    ugate mobile list|remove [PHONE] --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
 import argparse
@@ -102,6 +103,26 @@ def cmd_secret(args):
     store.write_json(path, secrets, private=True)
 
 
+def cmd_mobile(args):
+    """DIR/mobile_app.json: the registered phones. A running gateway notices
+    a removal within seconds (its webhook then answers 410)."""
+    from ugate.faces.homeassistant.mobile_app.registrations import Registrations
+    if not os.path.exists(args.config_dir):
+        raise ValueError("no config directory {}".format(args.config_dir))
+    registrations = Registrations(args.config_dir)
+    if args.action == "list":
+        for reg in registrations.all():
+            print("\t".join([reg["entry_id"], reg["device_name"], "{} {}".format(
+                reg["app_name"], reg["app_version"]), reg["created_at"],
+                "encrypted" if reg["supports_encryption"] else "plain",
+                "{} sensors".format(len(reg["sensors"]))]))
+        return
+    reg = registrations.find(args.phone)
+    if reg is None:
+        raise ValueError("no phone with the id or name '{}'".format(args.phone))
+    registrations.remove(reg["webhook_id"])
+
+
 def cmd_simulate(args):
     from ugate_host import simulate
     return simulate.main(args.protocol, args.interval, args.link, args.noise, args.seed)
@@ -153,6 +174,18 @@ def parser():
     for sp in (sset, slist, sremove):
         sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
     secret.set_defaults(func=cmd_secret)
+
+    mobile = sub.add_parser("mobile", help="list or remove the phones registered through mobile_app",
+                            description="The phones registered with the gateway's mobile_app API "
+                            "(DIR/mobile_app.json). A removed phone's webhook answers 410, so its "
+                            "app registers again.")
+    msub = mobile.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mlist = msub.add_parser("list", help="id, name, app, registration time, encryption, sensors")
+    mremove = msub.add_parser("remove", help="remove a phone, its entities and its notify service")
+    mremove.add_argument("phone", help="its id (from list) or its device name")
+    for sp in (mlist, mremove):
+        sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
+    mobile.set_defaults(func=cmd_mobile)
 
     sim = sub.add_parser("simulate", help="play a sensor gateway's traffic on a pseudo terminal",
                          description="Create a pseudo terminal, print its device path (use it as a serial "
