@@ -44,6 +44,14 @@ def _hono(hub):
     return hub.config["hono"] is not None
 
 
+def _zeroconf(hub):
+    # Unset: announced unless the gateway listens on loopback only, where
+    # no phone can reach it (the tests, `make run`).
+    setting = hub.config["zeroconf"]
+    host = hub.config["server_host"]
+    return setting if setting is not None else not (host.startswith("127.") or host == "::1")
+
+
 def _forward(hub):
     return bool(hub.config["forward"])
 
@@ -77,6 +85,7 @@ FACES = (
     ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
     ("ugate.faces.homeassistant.auth", _face_enabled("auth")),
     ("ugate.faces.homeassistant.mobile_app", _face_enabled("mobile_app")),
+    ("ugate.faces.homeassistant.zeroconf", _zeroconf),
     ("ugate.faces.hono", _hono),
     ("ugate.faces.forward", _forward),
 )

@@ -252,6 +252,10 @@ SCHEMA = {
     "elevation": (integer(), 0),
     "unit_system": (one_of("metric", "us_customary"), "metric"),
     "time_zone": (string, "UTC"),
+    "internal_url": (optional(http_url), None),
+    "external_url": (optional(http_url), None),
+    # Announce the gateway by mDNS (zeroconf); None: unless it listens on loopback only.
+    "zeroconf": (optional(boolean), None),
     # ugate's own keys.
     "restore_state": (boolean, False),
     "log_level": (one_of("debug", "info", "warning", "error"), "info"),

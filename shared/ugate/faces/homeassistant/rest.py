@@ -52,8 +52,8 @@ def config_dict(hub):
         "currency": "EUR",
         "country": None,
         "language": "en",
-        "external_url": None,
-        "internal_url": None,
+        "external_url": c["external_url"],
+        "internal_url": c["internal_url"],
     }
 
 
