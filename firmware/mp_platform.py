@@ -52,6 +52,9 @@ class MicroPythonPlatform:
         "ugate.sources.hono.commands.WaitingDevices.max_pending": 8,
         "ugate.http.client.Client.max_body_bytes": 8 * 1024,
         "ugate.faces.forward.hono.HonoGateway.max_queued": 16,
+        "ugate.faces.homeassistant.mobile_app.registrations.Registrations.max_registrations": 8,
+        "ugate.faces.homeassistant.mobile_app.registrations.Registrations.max_sensors": 40,
+        "ugate.faces.homeassistant.mobile_app.push.Push.max_pending": 8,
     }
 
     def ssl_context(self, certfile, keyfile):

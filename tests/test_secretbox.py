@@ -87,3 +87,18 @@ def test_host_uses_pynacl_and_agrees_with_the_pure_version():
 def test_nonces_are_fresh():
     key = os.urandom(32)
     assert secretbox.encrypt(key, b"same")[:24] != secretbox.encrypt(key, b"same")[:24]
+
+
+def test_bench_prints_its_table():
+    import subprocess
+    import sys
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "secretbox_bench.py"),
+                        "--sizes", "0,300", "--rounds", "1"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.startswith("| ") and " B |" in line]
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| micropython (board tree), pure", "0 B"], ["| micropython (board tree), pure", "300 B"],
+        ["| cpython, pure", "0 B"], ["| cpython, pure", "300 B"],
+        ["| cpython, PyNaCl", "0 B"], ["| cpython, PyNaCl", "300 B"]]
