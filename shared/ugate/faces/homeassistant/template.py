@@ -1,6 +1,6 @@
 """The part of Home Assistant's templates (Jinja) that phones and dashboards
 use most: `{{ expression }}` with `states()`, `state_attr()`, `is_state()`,
-`now()`, numbers and strings, arithmetic, comparisons, `and`/`or`/`not`,
+`now()`, numbers, strings and lists, arithmetic, comparisons, `and`/`or`/`not`,
 `x if c else y` and the filters `float`, `int` and `round`. Anything else
 (`{% ... %}` statements, other functions and filters) is a TemplateError
 that says what ugate supports: an error in the answer, never a crash.
@@ -170,19 +170,19 @@ class _Render:
         return value
 
     def either(self):
-        value = self.both()
-        while self.peek("or"):
-            self.pos += 1
-            right = self.both()
-            value = value or right
-        return value
+        return self.chain("or", self.both)
 
     def both(self):
-        value = self.negation()
-        while self.peek("and"):
+        return self.chain("and", self.negation)
+
+    def chain(self, word, operand):
+        """`operand (word operand)*` for `or` and `and` (every operand is
+        evaluated: nothing a template calls has side effects)."""
+        value = operand()
+        while self.peek(word):
             self.pos += 1
-            right = self.negation()
-            value = value and right
+            right = operand()
+            value = (value or right) if word == "or" else (value and right)
         return value
 
     def negation(self):
@@ -278,13 +278,17 @@ class _Render:
 
     def arguments(self):
         self.take("(")
-        args = []
-        while not self.peek(")"):
-            args.append(self.expression())
-            if not self.peek(")"):
+        return self.items(")")
+
+    def items(self, close):
+        """Expressions separated by commas, up to `close`."""
+        out = []
+        while not self.peek(close):
+            out.append(self.expression())
+            if not self.peek(close):
                 self.take(",")
         self.pos += 1
-        return args
+        return out
 
     def postfix(self):
         value = self.primary()
@@ -323,6 +327,8 @@ class _Render:
             value = self.expression()
             self.take(")")
             return value
+        if kind == "op" and value == "[":
+            return self.items("]")
         if kind == "name":
             if value in _LITERALS:
                 return _LITERALS[value]
