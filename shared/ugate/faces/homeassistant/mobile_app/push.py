@@ -75,7 +75,7 @@ class Push:
         old = self.services.get(webhook_id)
         if old is not None and (old != name or not supports_push(reg)):
             self.withdraw(webhook_id)
-        if not supports_push(reg):
+        if not supports_push(reg) or self.services.get(webhook_id) == name:
             return
 
         async def notify(data, context):

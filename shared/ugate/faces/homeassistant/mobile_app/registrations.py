@@ -112,7 +112,8 @@ class Registrations:
         return self._current
 
     def all(self):
-        return list(self._data()["registrations"].values())
+        """Oldest first (MicroPython's dicts keep no order)."""
+        return sorted(self._data()["registrations"].values(), key=lambda reg: reg["created_at"])
 
     def get(self, webhook_id):
         return self._data()["registrations"].get(webhook_id)
