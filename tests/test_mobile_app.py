@@ -89,6 +89,8 @@ def test_android_phone_sequence(gateway):
     assert "mobile_app" in config["components"] and config["entities"] == {}
 
     session = phone.websocket()
+    _, user = session.command({"type": "auth/current_user"})  # right after registering, as Android
+    assert user["success"] is True and user["result"]["is_owner"] is True
     _, result = session.command({"type": "get_config"})
     assert result["result"]["version"] == config["version"]
     for command in ("get_states", "get_services", "config/area_registry/list",

@@ -80,7 +80,7 @@ def setup(app, hub):
     if "websocket" not in hub.config["disabled_faces"]:
         from ugate.faces.homeassistant.mobile_app import websocket_commands
         websocket_commands.install(mobile)
-    auth = requires_auth(hub.tokens)
+    auth = requires_auth(hub.auth)
 
     async def register(request):
         mobile.refresh()
