@@ -31,15 +31,18 @@ def legacy_key(secret):
 
 
 class Phone:
-    def __init__(self, gateway, body=ANDROID, path="/api/mobile_app/registrations"):
+    def __init__(self, gateway, body=ANDROID, path="/api/mobile_app/registrations", token=True):
+        """`token`: what the app signed in with (True: the gateway's
+        long-lived test token)."""
         self.gateway = gateway
+        self.token = token
         self.body = dict(body)
         self.path = path
         self.webhook_id = None
         self.secret = None
 
     def register(self):
-        r = self.gateway.post(self.path, json=self.body)
+        r = self.gateway.post(self.path, json=self.body, token=self.token)
         assert r.status_code == 201, r.text
         answer = r.json()
         self.webhook_id, self.secret = answer["webhook_id"], answer["secret"]
@@ -87,7 +90,7 @@ class Phone:
     def websocket(self):
         """The WebSocket session as the Android app opens it: login, then
         supported_features with coalesced messages first."""
-        ws = ws_client.connect(self.gateway)
+        ws = ws_client.connect(self.gateway, None if self.token is True else self.token)
         ws_client.send(ws, {"id": 1, "type": "supported_features",
                             "features": {"coalesce_messages": 1}})
         return Session(ws)

@@ -2,8 +2,9 @@
 following the companion apps' sequence: register, get_config, sensors,
 location, templates, services, events, the WebSocket session with local
 push, encryption with the hex and the legacy key, removal and the 410
-that makes the phone register again. The sign-in step uses a long-lived
-token (any token the API accepts works for a registration)."""
+that makes the phone register again. Most tests sign in with a long-lived
+token; one signs in through the login flow as the apps' web view does and
+registers with the access token."""
 import json
 import os
 import stat
@@ -11,6 +12,7 @@ import time
 
 import httpx
 
+from auth_client import create_user, sign_in
 from conftest import run_ugate, wait_for
 from mobile_phone import ANDROID, IOS, Phone, legacy_key
 
@@ -364,3 +366,28 @@ def test_readings_reach_every_face(gateway):
     assert session.wait(sub, "event")["event"]["c"]["sensor.pixel_8_light"]["+"]["s"] == "250"
     assert gateway.get("/api/states/sensor.pixel_8_light").json()["state"] == "250"
     session.close()
+
+
+def test_a_phone_signed_in_through_the_login_flow(gateway):
+    """The app's sign-in (the login flow and /auth/token, as its web view
+    runs them), then registration and push with the access token: the
+    phone is that user's: another user cannot open its push channel."""
+    create_user(gateway, "anna", "correct horse")  # the first user: the owner
+    create_user(gateway, "ben", "battery staple")
+    tokens = sign_in(gateway, "ben", "battery staple")
+    phone = Phone(gateway, token=tokens["access_token"])
+    phone.register()
+    assert phone.send("get_config")[0] == 200
+    session = phone.websocket()
+    _, user = session.command({"type": "auth/current_user"})
+    channel, result = session.command({"type": "mobile_app/push_notification_channel",
+                                       "webhook_id": phone.webhook_id})
+    assert result["success"] is True
+    gateway.post("/api/services/notify/mobile_app_pixel_8", json={"message": "for ben"})
+    assert session.wait(channel, "event")["event"] == {"message": "for ben"}
+    session.close()
+    owner = Phone(gateway).websocket()  # the owner's long-lived token
+    _, refused = owner.command({"type": "mobile_app/push_notification_channel",
+                                "webhook_id": phone.webhook_id})
+    assert refused["error"]["code"] == "not_found" and user["result"]["name"] == "ben"
+    owner.close()
