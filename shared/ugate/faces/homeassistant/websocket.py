@@ -269,24 +269,34 @@ class Connection:
             self.done.set()
 
 
-#: The profile page's commands (`auth_commands`), imported on first use.
-AUTH_COMMANDS = ("auth/current_user", "auth/long_lived_access_token", "auth/refresh_tokens",
-                 "auth/delete_refresh_token")
+#: Commands whose modules are imported on first use, by module: the
+#: profile page's (`auth_commands`), the registries' and `render_template`,
+#: which a board's heap holds only once a client calls one.
+LAZY_COMMANDS = {
+    "auth_commands": ("auth/current_user", "auth/long_lived_access_token", "auth/refresh_tokens",
+                      "auth/delete_refresh_token"),
+    "registry_commands": ("config/entity_registry/list", "config/entity_registry/list_for_display",
+                          "config/entity_registry/get", "config/device_registry/list",
+                          "config/area_registry/list", "config/floor_registry/list"),
+    "template_commands": ("render_template",),
+}
 
 
-def _auth_command(conn, msg):
-    from ugate.faces.homeassistant import auth_commands
-    COMMANDS.update(auth_commands.COMMANDS)  # from now on called directly
-    return auth_commands.COMMANDS[msg["type"]](conn, msg)
+def _lazy_command(conn, msg):
+    for name, types in LAZY_COMMANDS.items():
+        if msg["type"] in types:
+            module = __import__("ugate.faces.homeassistant." + name)
+            for attr in ("faces", "homeassistant", name):
+                module = getattr(module, attr)
+            COMMANDS.update(module.COMMANDS)  # from now on called directly
+            return module.COMMANDS[msg["type"]](conn, msg)
 
 
 def setup(app, hub):
-    from ugate.faces.homeassistant import registry_commands, template_commands
-    for name in AUTH_COMMANDS:
-        COMMANDS[name] = _auth_command
+    for types in LAZY_COMMANDS.values():
+        for name in types:
+            COMMANDS[name] = _lazy_command
     hub.components.append("websocket_api")
-    COMMANDS.update(registry_commands.COMMANDS)
-    COMMANDS.update(template_commands.COMMANDS)
 
     @app.get("/api/websocket")
     async def websocket_api(request):
