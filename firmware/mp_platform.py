@@ -3,10 +3,7 @@ and boards (ESP32, Pico W). Boards have less memory, so the limits are low."""
 import asyncio
 import sys
 
-from ugate.base import log
 from ugate.base.validation import ConfigError
-
-_log = log.get("platform")
 
 try:
     import termios
@@ -124,28 +121,10 @@ class MicroPythonPlatform:
             return None
 
     async def advertise(self, service):
-        """Announce `service` with micropython-mdns (the build installs it into
-        lib/mdns_client) where its sockets work: boards with lwIP (ESP32, Pico
-        W). The unix port's sockets lack what it needs (select.select,
-        IPPROTO_IP, address tuples), and a firmware whose own mDNS holds port
-        5353 refuses it: then only the port's own mDNS answers, for the host
-        name (`<hostname>.local`), and the log says so."""
-        address = service.address or self.lan_address()
-        if not address:
-            _log.warning("zeroconf: no network address to announce {} on".format(service.type))
-            return
-        try:
-            from mdns_client import Client
-            from mdns_client.responder import Responder
-            responder = Responder(Client(address), own_ip=address,
-                                  host=service.properties["uuid"])
-            protocol, transport = service.type.split(".")[:2]
-            responder.advertise(protocol, transport, service.port, service.properties, service.name)
-        except Exception as exc:  # ImportError on the unix port, OSError on a busy port 5353
-            _log.warning("zeroconf: {} not announced here ({!r}); only the port's own mDNS "
-                         "answers, for the host name".format(service.type, exc))
-            return
-        await asyncio.Event().wait()  # the responder answers from its own task
+        """Announce `service` by mDNS (`mp_mdns`, imported only by a config
+        that announces)."""
+        from mp_mdns import advertise
+        await advertise(service, service.address or self.lan_address())
 
     def on_stop_signal(self, stop):
         pass  # no signals here: Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process
