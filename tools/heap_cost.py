@@ -51,9 +51,8 @@ MODULES = [
     ("forwarder into Home Assistant", "ugate.faces.forward.home_assistant"),
     ("forwarder into Hono (with the message channel)", "ugate.faces.forward.hono"),
     ("forwarder into MQTT (with umqtt.simple and mp_mqtt)", "ugate.faces.forward.mqtt mp_mqtt"),
-    ("mobile_app routes (until a phone registers)", "ugate.faces.homeassistant.mobile_app"),
-    ("mobile_app phones (registrations, push, the WebSocket commands)",
-     "ugate.faces.homeassistant.mobile_app.phones ugate.faces.homeassistant.mobile_app.websocket_commands"),
+    ("mobile_app (registrations, push, the WebSocket commands)",
+     "ugate.faces.homeassistant.mobile_app ugate.faces.homeassistant.mobile_app.websocket_commands"),
     ("mobile_app webhook (sensors, location, secretbox)", "ugate.faces.homeassistant.mobile_app.webhook"),
     ("templates (loaded at the first render)", "ugate.faces.homeassistant.template"),
 ]

@@ -6,12 +6,10 @@ entities of the registry commands."""
 from ugate.faces.homeassistant import registry_commands
 from ugate.faces.homeassistant.mobile_app.registrations import device_slug
 from ugate.faces.homeassistant.websocket_commands import (
-    ERR_NOT_FOUND, error_message, event_message, field, result_message)
+    COMMANDS, ERR_NOT_FOUND, error_message, event_message, field, result_message)
 
 
-def commands(mobile):
-    """The commands, by type, for the phones of `mobile`."""
-
+def install(mobile):
     async def push_notification_channel(conn, msg):
         msg_id = msg["id"]
         webhook_id = field(msg, "webhook_id", str, required=True)
@@ -36,8 +34,9 @@ def commands(mobile):
         else:
             conn.enqueue(error_message(msg["id"], ERR_NOT_FOUND, "Push notification not found"))
 
-    return {"mobile_app/push_notification_channel": push_notification_channel,
-            "mobile_app/push_notification_confirm": push_notification_confirm}
+    COMMANDS["mobile_app/push_notification_channel"] = push_notification_channel
+    COMMANDS["mobile_app/push_notification_confirm"] = push_notification_confirm
+    mobile.hub.registries.append(Phones(mobile))
 
 
 class Phones:
