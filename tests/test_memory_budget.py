@@ -31,6 +31,10 @@ HEAP_BUDGET_64BIT = "384K"
 #: 224K 2 times in 3, 208K failed, so about 13 %; UGATE_SMALL_HEAP_BUDGET
 #: overrides it.
 SMALL_HEAP_BUDGET_64BIT = "272K"
+#: the default faces with one MQTT forwarder: 384K had 4 % to spare (and
+#: failed 1 time in 3 already); with mobile_app (its phones' registrations
+#: and push, about 23 KB) 416K failed and 448K passed.
+MQTT_HEAP_BUDGET_64BIT = "448K"
 ROUNDS = 10
 
 
@@ -98,7 +102,8 @@ def mqtt_forwarder(with_forwarder):
 def test_gateway_serves_everything_at_once_within_budget(board_tree, tmp_path, forwarder):
     """The default faces, and the same with one MQTT forwarder delivering
     every state to a broker."""
-    heapsize = os.environ.get("UGATE_HEAP_BUDGET", HEAP_BUDGET_64BIT)
+    heapsize = os.environ.get("UGATE_HEAP_BUDGET",
+                              MQTT_HEAP_BUDGET_64BIT if forwarder else HEAP_BUDGET_64BIT)
     with mqtt_forwarder(forwarder) as (config, sub), \
             board_with_a_serial_port(board_tree, heapsize, tmp_path, **config) as (gw, port):
         ws = connect(gw)
