@@ -19,6 +19,7 @@ include("$(PORT_DIR)/boards/manifest.py")
 package("ugate", base_path="../shared")
 module("mp_platform.py")
 module("board_uart.py")
+module("mp_mdns.py")
 module("mp_mqtt.py")
 module("ussl.py")
 
