@@ -209,78 +209,83 @@ class Registry:
             ok = await passwords.matches(secret, password) or ok
         return cred["device-id"] if ok else None
 
-    # Changes (the CLI): each checks the whole registry before saving.
+    # Changes (the CLI): each is made to the file as it is now, one writer
+    # at a time across processes, and checks the whole registry before saving.
 
-    def _commit(self, data):
-        validate(data)
-        self._file.write(data)
+    def _update(self, change):
+        def checked(data):
+            change(data)
+            validate(data)
+        self._file.update(checked)
 
     def set_tenant(self, tenant_id, enabled=True, max_ttd=None, max_ttl=None, adapter_enabled=None):
-        data = self.load()
-        tenant = data.setdefault("tenants", {}).setdefault(tenant_id, {})
-        tenant["enabled"] = enabled
-        if max_ttd is not None:
-            tenant.setdefault("ext", {})["max-ttd"] = max_ttd
-        if max_ttl is not None:
-            tenant.setdefault("resource-limits", {})["max-ttl"] = max_ttl
-        if adapter_enabled is not None:
-            tenant["adapters"] = [{"type": ADAPTER_TYPE, "enabled": adapter_enabled}]
-        self._commit(data)
+        def change(data):
+            tenant = data.setdefault("tenants", {}).setdefault(tenant_id, {})
+            tenant["enabled"] = enabled
+            if max_ttd is not None:
+                tenant.setdefault("ext", {})["max-ttd"] = max_ttd
+            if max_ttl is not None:
+                tenant.setdefault("resource-limits", {})["max-ttl"] = max_ttl
+            if adapter_enabled is not None:
+                tenant["adapters"] = [{"type": ADAPTER_TYPE, "enabled": adapter_enabled}]
+        self._update(change)
 
     def set_device(self, tenant_id, device_id, enabled=True, via=None, defaults=None):
-        data = self.load()
-        if tenant_id not in data.get("tenants", {}):
-            raise RegistryError("no tenant {}".format(tenant_id))
-        device = data.setdefault("devices", {}).setdefault(tenant_id, {}).setdefault(device_id, {})
-        device["enabled"] = enabled
-        if via is not None:
-            device["via"] = via
-        if defaults is not None:
-            device["defaults"] = defaults
-        self._commit(data)
+        def change(data):
+            if tenant_id not in data.get("tenants", {}):
+                raise RegistryError("no tenant {}".format(tenant_id))
+            device = data.setdefault("devices", {}).setdefault(tenant_id, {}).setdefault(device_id, {})
+            device["enabled"] = enabled
+            if via is not None:
+                device["via"] = via
+            if defaults is not None:
+                device["defaults"] = defaults
+        self._update(change)
 
-    def add_secret(self, tenant_id, device_id, auth_id, secret):
+    def add_secret(self, tenant_id, device_id, auth_id, secret, only_new=False):
         """Add `secret` to the credentials `auth_id` (created for
-        `device_id` when new)."""
-        data = self.load()
-        if device_id not in data.get("devices", {}).get(tenant_id, {}):
-            raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
-        cred = _credential(data, tenant_id, auth_id)
-        if cred is None:
-            cred = compat.OrderedDict()
-            cred["auth-id"] = auth_id
-            cred["type"] = "hashed-password"
-            cred["device-id"] = device_id
-            cred["enabled"] = True
-            cred["secrets"] = []
-            data.setdefault("credentials", {}).setdefault(tenant_id, []).append(cred)
-        elif cred["device-id"] != device_id:
-            raise RegistryError("auth-id {} belongs to device {}".format(auth_id, cred["device-id"]))
-        cred["secrets"].append(secret)
-        self._commit(data)
+        `device_id` when new); with `only_new`, leave existing ones alone."""
+        def change(data):
+            if device_id not in data.get("devices", {}).get(tenant_id, {}):
+                raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
+            cred = _credential(data, tenant_id, auth_id)
+            if cred is None:
+                cred = compat.OrderedDict()
+                cred["auth-id"] = auth_id
+                cred["type"] = "hashed-password"
+                cred["device-id"] = device_id
+                cred["enabled"] = True
+                cred["secrets"] = []
+                data.setdefault("credentials", {}).setdefault(tenant_id, []).append(cred)
+            elif cred["device-id"] != device_id:
+                raise RegistryError("auth-id {} belongs to device {}".format(auth_id, cred["device-id"]))
+            elif only_new:
+                return
+            cred["secrets"].append(secret)
+        self._update(change)
 
     def remove(self, tenant_id, device_id=None, auth_id=None):
         """Remove credentials (auth_id), a device and its credentials
         (device_id) or a whole tenant."""
-        data = self.load()
-        creds = data.get("credentials", {}).get(tenant_id, [])
-        if auth_id is not None:
-            kept = [c for c in creds if c["auth-id"] != auth_id]
-            if len(kept) == len(creds):
-                raise RegistryError("no credentials {} in tenant {}".format(auth_id, tenant_id))
-            data["credentials"][tenant_id] = kept
-        elif device_id is not None:
-            if device_id not in data.get("devices", {}).get(tenant_id, {}):
-                raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
-            del data["devices"][tenant_id][device_id]
-            if tenant_id in data.get("credentials", {}):
-                data["credentials"][tenant_id] = [c for c in creds if c["device-id"] != device_id]
-        else:
-            if tenant_id not in data.get("tenants", {}):
-                raise RegistryError("no tenant {}".format(tenant_id))
-            for section in ("tenants", "devices", "credentials"):
-                data.get(section, {}).pop(tenant_id, None)
-        self._commit(data)
+        def change(data):
+            creds = data.get("credentials", {}).get(tenant_id, [])
+            if auth_id is not None:
+                kept = [c for c in creds if c["auth-id"] != auth_id]
+                if len(kept) == len(creds):
+                    raise RegistryError("no credentials {} in tenant {}".format(auth_id, tenant_id))
+                data["credentials"][tenant_id] = kept
+            elif device_id is not None:
+                if device_id not in data.get("devices", {}).get(tenant_id, {}):
+                    raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
+                del data["devices"][tenant_id][device_id]
+                if tenant_id in data.get("credentials", {}):
+                    data["credentials"][tenant_id] = [c for c in creds if c["device-id"] != device_id]
+            else:
+                if tenant_id not in data.get("tenants", {}):
+                    raise RegistryError("no tenant {}".format(tenant_id))
+                for section in ("tenants", "devices", "credentials"):
+                    data.get(section, {}).pop(tenant_id, None)
+        self._update(change)
 
 
 def _credential(data, tenant_id, auth_id):
