@@ -14,6 +14,7 @@ import tty
 import pytest
 
 from conftest import MPY_CROSS, ROOT, wait_for
+from test_restore_state import wait_until_saved
 from ugate.hub.states import slugify
 
 
@@ -153,6 +154,24 @@ def test_noise_is_counted_and_dropped_while_good_lines_land(start_gateway, ptys)
     assert ids == ["sensor.jsonl_kitchen_temperature"]
     # Logged, but rate-limited: one line for the burst, not one per line.
     assert gw.logs().count("rejected a line") == 1
+
+
+def test_lines_that_are_not_strict_utf8_are_rejected(start_gateway, ptys):
+    """MicroPython's decode() takes these; as states they would make every
+    answer and restore_state.json unreadable as UTF-8."""
+    pty = ptys()
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "jsonl"}],
+                               "restore_state": True})
+    wait_port(gw, pty.link, "connected")
+    for bad in (b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\\ud800"):
+        pty.write(b'{"id": "k", "mode": "' + bad + b'"}\n')  # overlong, surrogate, > U+10FFFF, escaped
+    pty.write('{"id": "k", "mode": "\u00e9t\u00e9 \\ud83c\\udf1e"}\n'.encode())
+    state = wait_state(gw, "sensor.jsonl_k_mode", "\u00e9t\u00e9 \U0001F31E")
+    assert port_status(gw, pty.link)["lines_rejected"] == 4
+    json.loads(gw.get("/api/states").content.decode("utf-8"))
+    wait_until_saved(gw, "sensor.jsonl_k_mode")
+    with open(os.path.join(gw.config_dir, "restore_state.json"), encoding="utf-8") as f:
+        assert state["state"] in json.dumps(json.load(f), ensure_ascii=False)
 
 
 def test_mysensors_gateway_gets_controller_replies(start_gateway, ptys):

@@ -17,7 +17,7 @@ DeviceUnavailable, not a bad request.
 import asyncio
 import json
 
-from ugate.base import compat, dates, log, store
+from ugate.base import compat, dates, jsoninput, log, store
 from ugate.base.backoff import Backoff
 from ugate.base.validation import MISSING, Invalid
 from ugate.hub.commands import Command, CommandResponse, DeviceUnavailable
@@ -153,7 +153,7 @@ class Port:
     async def _line(self, raw):
         self._count()
         try:
-            readings, replies = self.protocol.feed(raw.decode())
+            readings, replies = self.protocol.feed(compat.decode(raw))
         except UnicodeError:
             return self._reject("not UTF-8 text", raw)
         except ValueError as exc:
@@ -325,14 +325,14 @@ def _value(command):
     """A command payload as the protocol's value: JSON when it is JSON (true,
     21.5, "on"), else the text."""
     try:
-        text = command.payload.decode().strip()
+        text = compat.decode(command.payload).strip()
     except UnicodeError:
         raise ValueError("the command payload is not text")
     if command.content_type and command.content_type.split(";")[0].strip() == "application/json":
         try:
-            return json.loads(text)
-        except ValueError:
-            raise ValueError("the command payload is not valid JSON")
+            return jsoninput.loads(text)
+        except ValueError as exc:
+            raise ValueError("the command payload: {}".format(exc))
     return text
 
 

@@ -1,7 +1,5 @@
 """Home Assistant's REST API (ha-api.md section 1)."""
-import json
-
-from ugate.base import jsonstream
+from ugate.base import jsoninput, jsonstream
 from ugate.base.compat import OrderedDict
 from ugate.http.auth import requires_auth
 from ugate.http.responses import json_message, json_response
@@ -11,14 +9,11 @@ from ugate.hub.states import InvalidEntityId, InvalidState, TooManyEntities, val
 
 def parse_json_body(request):
     """The request body as JSON (None when empty); ValueError when it is not
-    valid JSON or not UTF-8."""
+    valid JSON, not UTF-8 or nested too deeply (`ugate.base.jsoninput`)."""
     body = request.body
     if not body:
         return None
-    try:
-        return json.loads(body.decode())
-    except (ValueError, UnicodeError):
-        raise ValueError("invalid JSON")
+    return jsoninput.loads(body)
 
 
 def config_dict(hub):

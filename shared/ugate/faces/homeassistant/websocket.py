@@ -14,7 +14,7 @@ import json
 
 from microdot import Response
 
-from ugate.base import jsonstream, log
+from ugate.base import jsoninput, jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
 from ugate.base.validation import MISSING, Invalid, known_keys, voluptuous
@@ -149,8 +149,8 @@ class Connection:
         if opcode != ws.TEXT:
             return False
         try:
-            msg = json.loads(payload.decode())
-        except (ValueError, RuntimeError):  # RuntimeError: nesting too deep
+            msg = jsoninput.loads(payload)
+        except ValueError:
             return False
         try:
             check_auth_message(msg)
@@ -192,9 +192,9 @@ class Connection:
                 if opcode != self.ws.TEXT:
                     continue  # binary messages go to handlers ugate does not have
                 try:
-                    data = json.loads(payload.decode())
-                except (ValueError, RuntimeError):
-                    _log.info("invalid JSON from {}; closing".format(self.request.g.remote))
+                    data = jsoninput.loads(payload)
+                except ValueError as exc:
+                    _log.info("{} from {}; closing".format(exc, self.request.g.remote))
                     return
                 for msg in data if isinstance(data, list) else (data,):
                     # A client that sends commands faster than it reads the

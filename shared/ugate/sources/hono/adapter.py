@@ -15,11 +15,9 @@ body (400), registration (404 unknown device, 403 other tenant's, disabled
 or not behind this gateway), then the message channel (503 no consumer),
 then answer.
 """
-import json
-
 from microdot import Response
 
-from ugate.base import compat
+from ugate.base import compat, jsoninput
 from ugate.http import url
 from ugate.http.responses import json_error
 from ugate.hub.commands import CommandResponse
@@ -329,7 +327,7 @@ def _ttl(request, tenant, props):
 
 
 def _json_object(payload):
-    data = json.loads(payload.decode())
+    data = jsoninput.loads(payload)
     if not isinstance(data, dict):
         raise ValueError("not an object")
     return data
