@@ -49,6 +49,7 @@ class MicroPythonPlatform:
         "ugate.sources.hono.commands.WaitingDevices.max_pending": 8,
         "ugate.http.client.Client.max_body_bytes": 8 * 1024,
         "ugate.faces.forward.hono.HonoGateway.max_queued": 16,
+        "ugate.base.throttle.Throttle.max_addresses": 32,
     }
 
     def ssl_context(self, certfile, keyfile):

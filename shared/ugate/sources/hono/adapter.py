@@ -18,8 +18,10 @@ then answer.
 from microdot import Response
 
 from ugate.base import compat, jsoninput
+from ugate.base.throttle import Throttle
 from ugate.http import url
 from ugate.http.responses import json_error
+from ugate.http.server import remote
 from ugate.hub.commands import CommandResponse
 from ugate.hub.messages import ACCEPTED, EVENT, REJECTED, RELEASED, TELEMETRY, Message, NoConsumer, StoreFull
 from ugate.hub.states import slugify
@@ -109,6 +111,9 @@ class Adapter:
         self.messages = hub.messages
         self.registry = registry
         self.waiting = waiting
+        #: Failed device logins per address: guessing passwords is slowed
+        #: down to `Throttle.interval` seconds a guess after a burst.
+        self.throttle = Throttle()
         conf = hub.config["hono"]
         self.authentication_required = conf["authentication_required"]
         self.max_payload = conf["max_payload"]
@@ -132,9 +137,16 @@ class Adapter:
             self.check_tenant(tenant)
             return Origin(uri_tenant, tenant, uri_device)
         auth_id, tenant_id, password = creds
+        address = remote(request)
+        wait = self.throttle.retry_after(address)
+        if wait:
+            res = json_error(429, "too many failed logins; retry in {} s".format(wait))
+            res.headers["Retry-After"] = str(wait)
+            raise Refused(res)
         device = await self.registry.check_password(tenant_id, auth_id, password)
         tenant = self.registry.tenant(tenant_id)
         if device is None or tenant is None:
+            self.throttle.failed(address)
             unauthorized(request, "bad credentials")
         self.check_tenant(tenant)
         if uri_tenant and uri_tenant != tenant_id:

@@ -167,6 +167,7 @@ class Registry:
     def __init__(self, config_dir):
         self.path = store.join(config_dir, HONO_REGISTRY)
         self._file = WatchedFile(self.path, _read, RegistryError, _bad_edit)
+        self._stand_ins = (None, {})  # (the registry content, {tenant id: secret})
 
     def load(self):
         """Read and check the file now; RegistryError when it is bad."""
@@ -193,21 +194,36 @@ class Registry:
 
     async def check_password(self, tenant_id, auth_id, password):
         """The device id the credentials belong to, or None when they are
-        unknown, disabled or no currently valid secret matches."""
+        unknown, disabled or no currently valid secret matches. Credentials
+        that cannot match (unknown, disabled, expired) are checked against a
+        stand-in secret instead: every answer costs a hash, so the time it
+        takes does not tell which auth-ids exist."""
         cred = self.credential(tenant_id, auth_id)
-        if cred is None or cred.get("enabled") is False:
+        secrets = []
+        if cred is not None and cred.get("enabled") is not False:
+            now = compat.now_us()
+            secrets = [s for s in cred["secrets"] if _valid_at(s, now)]
+        if not secrets:
+            await passwords.matches(self._stand_in(tenant_id), password)
             return None
-        now = compat.now_us()
         ok = False
-        for secret in cred["secrets"]:
-            if secret.get("enabled") is False:
-                continue
-            if secret.get("not-before") and dates.parse(secret["not-before"]) > now:
-                continue
-            if secret.get("not-after") and dates.parse(secret["not-after"]) < now:
-                continue
+        for secret in secrets:
             ok = await passwords.matches(secret, password) or ok
         return cred["device-id"] if ok else None
+
+    def _stand_in(self, tenant_id):
+        """The costliest secret of the tenant (of the whole registry for an
+        unknown tenant): what a known auth-id's check costs at most."""
+        data = self.data
+        if self._stand_ins[0] is not data:
+            self._stand_ins = (data, {})
+        cache = self._stand_ins[1]
+        if tenant_id not in cache:
+            creds = data.get("credentials", {})
+            tenants = [tenant_id] if creds.get(tenant_id) else list(creds)
+            secrets = [s for t in tenants for c in creds[t] for s in c["secrets"]]
+            cache[tenant_id] = max(secrets, key=passwords.cost) if secrets else _STAND_IN
+        return cache[tenant_id]
 
     # Changes (the CLI): each is made to the file as it is now, one writer
     # at a time across processes, and checks the whole registry before saving.
@@ -286,6 +302,19 @@ class Registry:
                 for section in ("tenants", "devices", "credentials"):
                     data.get(section, {}).pop(tenant_id, None)
         self._update(change)
+
+
+#: The stand-in of a registry without secrets.
+_STAND_IN = passwords.make_secret("-")
+
+
+def _valid_at(secret, now):
+    """Whether `secret` may be used at `now` (enabled, within its dates)."""
+    if secret.get("enabled") is False:
+        return False
+    if secret.get("not-before") and dates.parse(secret["not-before"]) > now:
+        return False
+    return not (secret.get("not-after") and dates.parse(secret["not-after"]) < now)
 
 
 def _credential(data, tenant_id, auth_id):
