@@ -4,6 +4,7 @@ Everything else in the core imports what it needs from here instead of asking
 which interpreter it runs on.
 """
 import binascii
+import gc
 import hashlib
 import os
 import sys
@@ -32,6 +33,20 @@ except AttributeError:  # CPython
 
     def ticks_diff(a, b):
         return a - b
+
+
+def heap_nearly_full(share):
+    """Whether less than 1/`share` of MicroPython's heap is free, after a
+    collection when it looks so (garbage counts as used until then); always
+    False on CPython, which has no fixed heap."""
+    mem_free = getattr(gc, "mem_free", None)
+    if mem_free is None:
+        return False
+    total = mem_free() + gc.mem_alloc()
+    if mem_free() * share >= total:
+        return False
+    gc.collect()
+    return mem_free() * share < total
 
 
 def digits(text):

@@ -90,20 +90,113 @@ def _change(entity_id, old, new):
                                 ("new_state", new.as_dict() if new else None)])
 
 
+#: The domain of notifications, which have their own bound.
+NOTIFICATION_DOMAIN = "persistent_notification"
+#: Tables the states are spread over (by hash): on a board a single table of
+#: a few hundred entities is a block of several KB, which a fragmented heap
+#: may not have when the table grows; these grow a little at a time.
+SHARDS = 16
+
+
+def _entity_id(state):
+    return state.entity_id
+
+
+def _merged(runs):
+    """The states of the sorted lists `runs`, in entity id order."""
+    heads = [0] * len(runs)
+    while True:
+        best = None
+        for i, run in enumerate(runs):
+            if heads[i] < len(run) and (
+                    best is None or run[heads[i]].entity_id < runs[best][heads[best]].entity_id):
+                best = i
+        if best is None:
+            return
+        yield runs[best][heads[best]]
+        heads[best] += 1
+
+
 class StateMachine:
-    #: Entities kept at most; a new entity past this is refused. The app sets
-    #: it from `limits.max_entities` (lower on boards).
+    #: Entities kept at most (notifications aside); a new entity past this is
+    #: refused. The app sets it from `limits.max_entities` (lower on boards).
     max_entities = 1024
+    #: Notifications kept at most, apart from the entities so that they are
+    #: never refused for want of entity slots: a new one past this replaces
+    #: the oldest.
+    max_notifications = 64
+    #: On MicroPython, a new entity is refused while less than 1/8 of the
+    #: heap is free after a collection: the requests being served and the
+    #: updates of the states that exist need the rest (CPython has no fixed
+    #: heap). A share, not bytes: objects are half as large on a 32-bit board.
+    min_free_share = 8
+    #: Milliseconds during which new entities are refused without looking at
+    #: the heap again after it was found too full (each look collects).
+    heap_recheck_ms = 1000
 
     def __init__(self, bus):
         self.bus = bus
-        self._states = {}
+        self._shards = [{} for _ in range(SHARDS)]
+        self.entities = 0  # states held, notifications aside
+        self._notifications = []  # their entity ids, oldest first
+        self._heap_full_at = None
+        #: Called with (entity_id, reason) when a new entity is refused (the
+        #: hub raises a notification).
+        self.on_refused = None
+
+    def _shard(self, entity_id):
+        return self._shards[hash(entity_id) % SHARDS]
 
     def get(self, entity_id):
-        return self._states.get(entity_id.lower())
+        entity_id = entity_id.lower()
+        return self._shard(entity_id).get(entity_id)
 
     def all(self):
-        return sorted(self._states.values(), key=lambda s: s.entity_id)
+        """The states now, in entity id order, one at a time: each table is
+        sorted on its own and the runs merged, so no list of every state is
+        built (a block a board's heap may not have)."""
+        return _merged([sorted(shard.values(), key=_entity_id) for shard in self._shards if shard])
+
+    def unsorted(self):
+        """Every state, in no particular order (cheaper than `all`)."""
+        for shard in self._shards:
+            yield from shard.values()
+
+    def refused(self, entity_id, reason):
+        """A new entity was refused (here, or by a source's own bound):
+        the `on_refused` callback is told."""
+        if self.on_refused is not None:
+            self.on_refused(entity_id, reason)
+
+    def _refuse(self, entity_id, reason):
+        self.refused(entity_id, reason)
+        raise TooManyEntities(reason)
+
+    def _admit(self, entity_id):
+        """Make room for the new entity `entity_id`, or refuse it."""
+        if entity_id.startswith(NOTIFICATION_DOMAIN + "."):
+            while len(self._notifications) >= self.max_notifications:
+                self.remove(self._notifications[0])
+            return
+        if self.entities >= self.max_entities:
+            self._refuse(entity_id, "Too many entities (limits.max_entities is {}).".format(
+                self.max_entities))
+        now = compat.ticks_ms()
+        if self._heap_full_at is not None and \
+                compat.ticks_diff(now, self._heap_full_at) < self.heap_recheck_ms:
+            full = True
+        else:
+            full = compat.heap_nearly_full(self.min_free_share)
+            self._heap_full_at = now if full else None
+        if full:
+            self._refuse(entity_id, "Too many entities for the gateway's memory ({} held, less "
+                                    "than 1/{} of the heap free).".format(self.entities, self.min_free_share))
+
+    def _added(self, entity_id):
+        if entity_id.startswith(NOTIFICATION_DOMAIN + "."):
+            self._notifications.append(entity_id)
+        else:
+            self.entities += 1
 
     def set(self, entity_id, new_state, attributes=None, force_update=False, context=None):
         """Write a state; returns (state, created). Fires `state_changed`
@@ -115,10 +208,10 @@ class StateMachine:
         if len(new_state) > MAX_STATE_LENGTH:
             raise InvalidState(entity_id)
         attributes = dict(attributes or {})
-        old = self._states.get(entity_id)
-        if old is None and len(self._states) >= self.max_entities:
-            raise TooManyEntities("Too many entities (limits.max_entities is {}).".format(
-                self.max_entities))
+        shard = self._shard(entity_id)
+        old = shard.get(entity_id)
+        if old is None:
+            self._admit(entity_id)
         now = compat.now_us()
         context = context or Context()
         same_state = old is not None and old.state == new_state and not force_update
@@ -127,19 +220,28 @@ class StateMachine:
             return old, False
         last_changed = old.last_changed if same_state else now
         state = State(entity_id, new_state, attributes, last_changed, now, now, context)
-        self._states[entity_id] = state
+        shard[entity_id] = state
+        if old is None:
+            self._added(entity_id)
         self.bus.fire("state_changed", _change(entity_id, old, state), context=context,
                       time_fired=now)
         return state, old is None
 
     def remove(self, entity_id, context=None):
         entity_id = entity_id.lower()
-        old = self._states.pop(entity_id, None)
+        old = self._shard(entity_id).pop(entity_id, None)
         if old is None:
             return False
+        if entity_id in self._notifications:
+            self._notifications.remove(entity_id)
+        else:
+            self.entities -= 1
         self.bus.fire("state_changed", _change(entity_id, old, None), context=context)
         return True
 
     def restore(self, state):
         """Put back a state saved before a restart, without an event."""
-        self._states[state.entity_id] = state
+        shard = self._shard(state.entity_id)
+        if state.entity_id not in shard:
+            self._added(state.entity_id)
+        shard[state.entity_id] = state

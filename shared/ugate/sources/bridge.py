@@ -153,11 +153,22 @@ class Port:
     async def _line(self, raw):
         self._count()
         try:
+            await self._handle(raw)
+        except MemoryError:
+            # No room for this line's readings: it is lost, the port reads
+            # on (its buffers exist already) and the state machine refuses
+            # new entities while the heap stays this full.
+            self._reject("out of memory", raw)
+
+    async def _handle(self, raw):
+        try:
             readings, replies = self.protocol.feed(compat.decode(raw))
         except UnicodeError:
             return self._reject("not UTF-8 text", raw)
         except ValueError as exc:
             return self._reject(str(exc), raw)
+        except MemoryError:
+            raise
         except Exception as exc:  # a parser bug costs one line, not the port
             _log.error("{}: parser failed: {!r}".format(self.name, exc))
             return self._reject("parser error", raw)

@@ -190,7 +190,8 @@ async def subscribe_entities(conn, msg):
     # Listen before taking the snapshot, with no await between: no change is lost.
     conn.listen(msg_id, "state_changed", forward)
     conn.enqueue(result_message(msg_id))
-    states = [s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids]
+    # all() takes the snapshot now; the filter runs as the message is written.
+    states = (s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids)
     conn.enqueue(Streamed(event_message(msg_id, None), added(states)))
 
 

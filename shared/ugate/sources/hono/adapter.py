@@ -106,6 +106,12 @@ class Origin:
 
 
 class Adapter:
+    #: Entity states one device's telemetry may make, and all devices of one
+    #: tenant: one device with many keys, or one tenant with many devices,
+    #: must not fill the entity table for everyone.
+    max_entities_per_device = 16
+    max_entities_per_tenant = 2500
+
     def __init__(self, hub, registry, waiting):
         self.hub = hub
         self.messages = hub.messages
@@ -249,14 +255,16 @@ class Adapter:
 
     def to_states(self, msg):
         """A JSON object of numbers and booleans becomes entity states
-        `sensor|binary_sensor.hono_<tenant>_<device>_<key>`."""
+        `sensor|binary_sensor.hono_<tenant>_<device>_<key>`, within the
+        device's and the tenant's share of the entity table."""
         if msg.content_type.split(";")[0].strip() != "application/json":
             return
         try:
             data = _json_object(msg.payload)
         except ValueError:
             return
-        for key in list(data)[:16]:
+        states = self.hub.states
+        for key in list(data)[:self.max_entities_per_device]:
             value = data[key]
             if isinstance(value, bool):
                 entity, value = "binary_sensor", "on" if value else "off"
@@ -265,12 +273,31 @@ class Adapter:
             else:
                 continue
             entity_id = entity + "." + slugify("hono_{}_{}_{}".format(msg.tenant, msg.device, key))
+            if states.get(entity_id) is None:
+                full = self._no_room(msg.tenant, msg.device)
+                if full:
+                    states.refused(entity_id, full)
+                    return
             try:
-                self.hub.states.set(entity_id, value, {
+                states.set(entity_id, value, {
                     "friendly_name": "{} {}".format(msg.device, key), "device_id": msg.device,
                     "tenant_id": msg.tenant})
             except ValueError:
                 return  # too many entities: telemetry still flows
+
+    def _no_room(self, tenant, device):
+        """Why `device` of `tenant` may have no new entity; None when it may."""
+        of_tenant = of_device = 0
+        for state in self.hub.states.unsorted():
+            if state.attributes.get("tenant_id") == tenant:
+                of_tenant += 1
+                of_device += state.attributes.get("device_id") == device
+        if of_device >= self.max_entities_per_device:
+            return "Device {} of tenant {} has {} entities (Adapter.max_entities_per_device).".format(
+                device, tenant, of_device)
+        if of_tenant >= self.max_entities_per_tenant:
+            return "Tenant {} has {} entities (Adapter.max_entities_per_tenant).".format(tenant, of_tenant)
+        return None
 
     # Command responses.
 
