@@ -53,6 +53,8 @@ class MicroPythonPlatform:
         "ugate.base.throttle.Throttle.max_addresses": 32,
         "ugate.hub.states.StateMachine.max_notifications": 16,
         "ugate.sources.hono.adapter.Adapter.max_entities_per_tenant": 64,
+        "ugate.sources.sensors.mysensors.MySensors.max_children": 64,
+        "ugate.sources.sensors.mysensors.MySensors.max_values": 128,
     }
 
     #: The heap is collected after every 1/`gc_share` of it has been

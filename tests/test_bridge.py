@@ -195,6 +195,25 @@ def test_mysensors_gateway_gets_controller_replies(start_gateway, ptys):
     assert os.path.exists(os.path.join(gw.config_dir, "serial", slugify(pty.link), "mysensors.json"))
 
 
+def test_a_full_mysensors_id_pool_is_a_notification(start_gateway, ptys, tmp_path):
+    pty = ptys()
+    config_dir = tmp_path / "c"
+    state_dir = config_dir / "serial" / slugify(pty.link)
+    os.makedirs(state_dir)
+    nodes = {str(i): {"children": {}, "seen": int(time.time())} for i in range(1, 255)}
+    (state_dir / "mysensors.json").write_text(json.dumps({"nodes": nodes}))
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "mysensors"}]},
+                       config_dir=config_dir)
+    wait_port(gw, pty.link, "connected")
+    pty.write(b"255;255;3;0;3;\n")
+    path = "/api/states/persistent_notification.serial_" + slugify(pty.link)
+    attrs = wait_for(lambda: gw.get(path).status_code == 200 and gw.get(path).json()["attributes"],
+                     what="the notification")
+    assert attrs["title"] == "Serial port " + pty.link
+    assert attrs["message"].startswith("no free node id: all 254 are used by nodes heard from within 30 days")
+    assert port_status(gw, pty.link)["last_rejected"] == attrs["message"]
+
+
 def test_rtl_433_and_rflink_lines_become_entities(start_gateway, ptys):
     rtl, rflink = ptys("rtl"), ptys("rflink")
     gw = start_gateway(config={"serial": [{"port": rtl.link, "protocol": "rtl_433"},

@@ -71,12 +71,14 @@ def write_atomic(path, text, private=False):
 
 def read_json(path, default=None):
     """The parsed file, or `default` when it does not exist. Invalid JSON
-    raises ValueError."""
+    raises ValueError. Parsed from the stream: the file's text is never
+    held whole (MicroPython's json.load reads as it parses)."""
     try:
-        text = read_text(path)
+        f = open(path)
     except OSError:
         return default
-    return json.loads(text)
+    with f:
+        return json.load(f)
 
 
 def write_json(path, obj, private=False):

@@ -165,6 +165,9 @@ class Port:
             readings, replies = self.protocol.feed(compat.decode(raw))
         except UnicodeError:
             return self._reject("not UTF-8 text", raw)
+        except sensors.Alert as exc:  # the owner must hear of this one
+            self.bridge.hub.notify("serial " + self.name, "Serial port " + self.name, str(exc))
+            return self._reject(str(exc), raw)
         except ValueError as exc:
             return self._reject(str(exc), raw)
         except MemoryError:
