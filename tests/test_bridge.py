@@ -13,7 +13,7 @@ import tty
 
 import pytest
 
-from conftest import MPY_CROSS, ROOT, wait_for
+from conftest import MPY_CROSS, ROOT, Gateway, wait_for
 from test_restore_state import wait_until_saved
 from ugate.hub.states import slugify
 
@@ -313,6 +313,33 @@ def test_unplugged_port_is_retried_and_resumes(start_gateway, ptys):
     pty.write(b'{"id": "hall", "temperature": 18.5}\n')
     wait_state(gw, "sensor.jsonl_hall_temperature", "18.5")
     assert port_status(gw, pty.link)["lines_read"] == 2
+
+
+class ServiceGateway(Gateway):
+    new_session = True
+
+
+def test_unplugging_does_not_hang_up_a_gateway_run_as_a_service(runtime, tmp_path, ptys):
+    """A process in a session of its own, without a controlling terminal
+    (a service), that opens a tty makes it its controlling terminal; the
+    hang-up when the device goes then sent SIGHUP and ended the MicroPython
+    gateway."""
+    pty = ptys()
+    gw = ServiceGateway(runtime, tmp_path / "c", {"serial": [{"port": pty.link, "protocol": "jsonl"}]})
+    gw.start()
+    try:
+        wait_port(gw, pty.link, "connected")
+        pty.write(b'{"id": "k", "temperature": 1}\n')
+        wait_state(gw, "sensor.jsonl_k_temperature", "1")
+        pty.unplug()
+        wait_port(gw, pty.link, "retrying")
+        assert gw.proc.poll() is None
+        pty.plug()
+        wait_port(gw, pty.link, "connected", timeout=30)
+        pty.write(b'{"id": "k", "temperature": 2}\n')
+        wait_state(gw, "sensor.jsonl_k_temperature", "2")
+    finally:
+        gw.stop()
 
 
 def test_missing_port_at_start_is_waited_for(start_gateway, tmp_path, ptys):

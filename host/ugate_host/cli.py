@@ -11,6 +11,7 @@
 import argparse
 import os
 import shutil
+import signal
 import sys
 
 from ugate import config as config_mod
@@ -39,6 +40,14 @@ def find_micropython():
     return exe if os.path.exists(exe) else shutil.which("micropython")
 
 
+def has_controlling_terminal():
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY))
+        return True
+    except OSError:
+        return False
+
+
 def cmd_run(args):
     overrides = {"server_host": args.host, "server_port": args.port}
     if (args.mpy or args.heapsize) and args.runtime != "micropython":
@@ -63,6 +72,13 @@ def cmd_run(args):
         # MicroPython has no chmod: the files it creates (auth.json on first
         # start among them) are owner-only by the umask instead.
         os.umask(0o077)
+        if not has_controlling_terminal():
+            # A service (a session of its own, no terminal) that opens a tty
+            # makes it its controlling terminal, and the device's hang-up
+            # (unplugged, a pty closed) then sends SIGHUP, which ends
+            # MicroPython: it can neither open with O_NOCTTY nor catch
+            # signals. Ignored here, which execve keeps; the port is retried.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         sys.stdout.flush()
         os.execve(exe, argv, env)
     from ugate import app
