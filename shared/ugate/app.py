@@ -7,6 +7,7 @@ catch a stop signal. Nothing else in the core asks which runtime it is on.
 import asyncio
 import sys
 
+from ugate import HONO_REGISTRY
 from ugate.base import compat, log, store
 from ugate.base.backoff import Backoff
 from ugate.http.ban import IpBan
@@ -135,7 +136,29 @@ def create_app(hub):
     for part in sources + faces:
         part.setup(app, hub)
     lower_limits(hub.platform.class_limits)  # also in the modules the setups imported
+    if not _hono(hub):
+        hub.background.append(lambda hub: hono_when_registered(app, hub))
     return app
+
+
+#: Seconds between two looks for a Hono registry in a gateway without Hono.
+REGISTRY_POLL = 2
+
+
+async def hono_when_registered(app, hub):
+    """Turn Hono on in a gateway started without it as soon as `ugate hono`
+    writes the registry: registry changes apply at once, the first one too.
+    The config is read again for the adapter's options (its schema is not
+    kept loaded)."""
+    path = store.join(hub.config_dir, HONO_REGISTRY)
+    while not store.exists(path):
+        await asyncio.sleep(REGISTRY_POLL)
+    hub.config["hono"] = load_config(hub.config_dir)["hono"]
+    for name, used in SOURCES + FACES:
+        if used is _hono:
+            _used(((name, used),), hub)[0].setup(app, hub)
+    lower_limits(hub.platform.class_limits)
+    _log.info("{} appeared: the Hono adapter is on".format(path))
 
 
 def url(conf):
