@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython test venv clean firmware deploy flash bench
+.PHONY: run run-micropython token test venv clean firmware deploy flash bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,16 @@ venv: $(STAMP) $(MPY_PACKAGES)
 # each plays traffic on a pseudo terminal linked at $(CONFIG_DIR)/sim-<protocol>,
 # the port the first-start config lists. They stop when the gateway does.
 SIMULATED := mysensors rflink rtl_433 jsonl
+# Their pty paths are not printed (the links are what the config names), and
+# the gateway starts once the links exist, so that its first lines are the
+# URL and, on first start, the token.
 with_simulators = trap 'kill $$sims 2>/dev/null' EXIT INT TERM; sims=; \
 	for p in $(SIMULATED); do \
-		$(BIN)/ugate simulate --protocol $$p --link $(CONFIG_DIR)/sim-$$p & sims="$$sims $$!"; \
+		$(BIN)/ugate simulate --protocol $$p --link $(CONFIG_DIR)/sim-$$p >/dev/null & sims="$$sims $$!"; \
+	done; \
+	for i in $$(seq 50); do \
+		ready=yes; for p in $(SIMULATED); do test -e $(CONFIG_DIR)/sim-$$p || ready=; done; \
+		test -n "$$ready" && break; sleep 0.1; \
 	done; \
 	$(1)
 
@@ -58,6 +65,10 @@ run-micropython: $(STAMP) $(MPY_PACKAGES) $(CONFIG_DIR)/config.json
 $(CONFIG_DIR)/config.json:
 	mkdir -p $(CONFIG_DIR)
 	sed 's|"\.ugate/|"$(CONFIG_DIR)/|' examples/config.json > $@
+
+## token: create another long-lived access token for the gateway in ./.ugate and print it
+token: $(STAMP)
+	@$(BIN)/ugate token create --config-dir $(CONFIG_DIR) --name token-$$(date +%Y%m%d-%H%M%S)
 
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
 test: $(STAMP) $(MPY_PACKAGES) $(DEBIAN_PACKAGES)

@@ -213,18 +213,26 @@ def load_config(config_dir, overrides=None):
 
 def run(config_dir, overrides, platform):
     """Load the config (ConfigError goes to the caller), print the URL and,
-    on first start, an owner token, then serve until stopped."""
+    on first start, an owner token, then serve until stopped. A config
+    directory that does not exist yet (a board deployed without a config)
+    is made: the gateway starts with the defaults."""
+    if not store.exists(config_dir):
+        store.makedirs(config_dir)
     conf = load_config(config_dir, overrides)
     log.configure(conf["log_level"], conf["log_file"])
     hub = Hub(conf, config_dir, platform)
     app = create_app(hub)
     print("ugate {} on {}".format(hub.version, url(conf)))
+    if not store.exists(store.join(config_dir, "config.json")):
+        print("No {}: running with the defaults.".format(store.join(config_dir, "config.json")))
     if hub.tokens.is_empty():
         # Printed once, on the console only (never logged): the owner needs
         # one token to reach the API at all.
         token = hub.tokens.create("owner")
-        print("Owner long-lived access token (shown once, stored hashed):")
+        print("\nOwner long-lived access token, shown once (only its hash is stored). Copy it now:")
         print(token)
+        print("Lost it? Make another: ugate token create --config-dir {} --name NAME "
+              "(make token in a checkout)\n".format(config_dir))
     if "auth" not in conf["disabled_faces"] and not hub.auth.onboarded():
         print("No user can sign in with a password yet: create the owner with "
               "`ugate user create NAME --config-dir {}`.".format(config_dir))
