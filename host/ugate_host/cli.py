@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 
+from ugate import VERSION
 from ugate import config as config_mod
 from ugate.hub.tokens import TokenError, TokenStore
 from ugate_host import hono_cli, user_cli
@@ -87,7 +88,10 @@ def cmd_run(args):
 
 
 def cmd_token(args):
-    os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+    if args.action == "create":
+        os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+    elif not os.path.isdir(args.config_dir):  # a typo must not make a directory
+        raise TokenError("no config directory {}".format(args.config_dir))
     tokens = TokenStore(args.config_dir)
     if args.action == "create":
         print(tokens.create(args.name))
@@ -126,6 +130,7 @@ def cmd_simulate(args):
 def parser():
     p = argparse.ArgumentParser(prog="ugate", description="ugate edge gateway: bridges serial and radio "
                                 "sensors into Home Assistant and Eclipse Hono HTTP APIs.")
+    p.add_argument("--version", action="version", version="ugate " + VERSION)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="start the gateway", description="Start the gateway. Logs go to "

@@ -10,6 +10,7 @@ import sys
 from ugate import HONO_REGISTRY
 from ugate.base import compat, log, store
 from ugate.base.backoff import Backoff
+from ugate.base.validation import ConfigError
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
@@ -184,16 +185,28 @@ async def supervised(start, hub, retry_max=60):
         await backoff.wait()
 
 
-async def serve(hub, app):
+def ssl_context(hub):
+    """The TLS context of the config, None for plain HTTP; ConfigError
+    names the file that cannot be used."""
     conf = hub.config
-    ssl = None
-    if conf["ssl_certificate"]:
-        ssl = hub.platform.ssl_context(conf["ssl_certificate"], conf["ssl_key"])
+    if not conf["ssl_certificate"]:
+        return None
+    for key in ("ssl_certificate", "ssl_key"):
+        if not store.exists(conf[key]):
+            raise ConfigError("cannot load {} {}: no such file".format(key, conf[key]))
+    return hub.platform.ssl_context(conf["ssl_certificate"], conf["ssl_key"])
+
+
+async def serve(hub, app, ssl=None):
+    conf = hub.config
     tasks = [asyncio.create_task(supervised(start, hub)) for start in hub.background]
     hub.platform.on_stop_signal(app.shutdown)
     _log.info("listening on {} ({})".format(url(conf), hub.platform.name))
     try:
         await app.start_server(conf["server_host"], conf["server_port"], ssl=ssl)
+    except OSError as exc:  # the address is in use, or not this host's
+        raise ConfigError("cannot listen on {}:{}: {}".format(
+            conf["server_host"], conf["server_port"], exc))
     finally:
         for task in tasks:
             task.cancel()
@@ -222,6 +235,7 @@ def run(config_dir, overrides, platform):
     log.configure(conf["log_level"], conf["log_file"])
     hub = Hub(conf, config_dir, platform)
     app = create_app(hub)
+    ssl = ssl_context(hub)  # before a first token is printed: a bad file stops the start
     print("ugate {} on {}".format(hub.version, url(conf)))
     if not store.exists(store.join(config_dir, "config.json")):
         print("No {}: running with the defaults.".format(store.join(config_dir, "config.json")))
@@ -237,6 +251,6 @@ def run(config_dir, overrides, platform):
         print("No user can sign in with a password yet: create the owner with "
               "`ugate user create NAME --config-dir {}`.".format(config_dir))
     try:
-        asyncio.run(serve(hub, app))
+        asyncio.run(serve(hub, app, ssl))
     except KeyboardInterrupt:
         pass  # serve() has stopped the hub on its way out

@@ -121,6 +121,8 @@ class Protocol:
     name = None
     #: Longest line accepted, in characters.
     max_line = 256
+    #: The options a port of this protocol may set (other keys are refused).
+    option_names = ()
 
     def __init__(self, options=None, state_dir=None):
         self.options = options or {}

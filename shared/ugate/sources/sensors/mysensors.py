@@ -135,6 +135,7 @@ class Node:
 
 class MySensors(Protocol):
     name = "mysensors"
+    option_names = ("unit_system",)
     #: Longest payload a 2.x message carries.
     max_payload = 25
     state_file = "mysensors.json"
