@@ -58,3 +58,23 @@ def test_make_token_prints_a_new_token(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert re.fullmatch("[0-9a-f]{64}\n", r.stdout)
+
+
+def test_readme_commands_run_as_typed():
+    """The README's commands after `make run`: the tools it names take
+    --help with the environment's python, the make targets it names exist,
+    and it tells the reader to activate the environment they live in."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    assert ". .venv/bin/activate" in readme
+    assert os.path.exists(os.path.join(os.path.dirname(sys.executable), "activate"))
+    tools = set(re.findall(r"python (tools/[a-z_]+\.py)", readme))
+    assert "tools/ptyboard.py" in tools and "tools/deploy.py" in tools
+    for tool in tools:
+        r = subprocess.run([sys.executable, tool, "--help"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stdout.startswith("usage: "), (tool, r.stderr)
+    for target in set(re.findall(r"`make ([a-z-]+)", readme)) | {"token"}:
+        r = subprocess.run(["make", "-n", "-C", ROOT, target, "PORT=/dev/null"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, (target, r.stderr)
