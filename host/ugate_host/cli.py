@@ -114,12 +114,16 @@ def cmd_secret(args):
             print(name)
         return
     if args.action == "remove":
-        if secrets.pop(args.name, None) is None:
-            raise ValueError("no secret named '{}'".format(args.name))
+        def change(secrets):
+            if secrets.pop(args.name, None) is None:
+                raise ValueError("no secret named '{}'".format(args.name))
     else:
         os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
-        secrets[args.name] = hono_cli.read_password()
-    store.write_json(path, secrets, private=True)
+        value = hono_cli.read_password()  # before the lock: a prompt may take a while
+
+        def change(secrets):
+            secrets[args.name] = value
+    store.update_json(path, change, private=True)  # one writer at a time
 
 
 def cmd_simulate(args):
