@@ -1,7 +1,7 @@
 """Files that the gateway and the `ugate` commands change (auth.json, the Hono
 registry) are changed one writer at a time: parallel commands lose no
 update, whichever runtime the gateway reading them runs on, and the lock
-(`ugate.base.store.update_json`) serialises writers on both runtimes."""
+(`ugate.base.lockfile.update_json`) serialises writers on both runtimes."""
 import json
 import subprocess
 import sys
@@ -50,11 +50,11 @@ def test_parallel_hono_credentials_are_all_stored(tmp_path):
 
 COUNTER = """
 import sys
-from ugate.base import store
+from ugate.base import lockfile
 def add(data):
     data["n"] = data.get("n", 0) + 1
 for _ in range({n}):
-    store.update_json(sys.argv[-1], add)
+    lockfile.update_json(sys.argv[-1], add)
 """
 
 

@@ -106,7 +106,7 @@ def cmd_secret(args):
     """DIR/secrets.json: the passwords and tokens config.json names as
     {"file": "<name>"}; values come from stdin or a prompt, never from the
     command line, and the file is owner-only."""
-    from ugate.base import store
+    from ugate.base import lockfile, store
     path = store.join(args.config_dir, config_mod.SECRETS)
     secrets = store.read_json(path, {}) if os.path.exists(args.config_dir) else {}
     if args.action == "list":
@@ -123,7 +123,7 @@ def cmd_secret(args):
 
         def change(secrets):
             secrets[args.name] = value
-    store.update_json(path, change, private=True)  # one writer at a time
+    lockfile.update_json(path, change, private=True)  # one writer at a time
 
 
 def cmd_simulate(args):

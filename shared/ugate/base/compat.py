@@ -74,42 +74,14 @@ def _lenient_utf8():
 #: overlong forms, surrogates (ED A0 80) and code points past U+10FFFF.
 LENIENT_UTF8 = _lenient_utf8()
 
-# For each lead byte of a multi-byte UTF-8 sequence: the number of
-# continuation bytes and the range of the first one (RFC 3629 section 4).
-_LEADS = {}
-for _b in range(0xC2, 0xF5):
-    _LEADS[_b] = (1, 0x80, 0xBF) if _b < 0xE0 else (2, 0x80, 0xBF) if _b < 0xF0 else (3, 0x80, 0xBF)
-_LEADS[0xE0] = (2, 0xA0, 0xBF)
-_LEADS[0xED] = (2, 0x80, 0x9F)
-_LEADS[0xF0] = (3, 0x90, 0xBF)
-_LEADS[0xF4] = (3, 0x80, 0x8F)
-
-
-def _check_utf8(data):
-    i, n = 0, len(data)
-    while i < n:
-        b = data[i]
-        if b < 0x80:
-            i += 1
-            continue
-        lead = _LEADS.get(b)
-        if lead is None or i + lead[0] >= n:
-            raise UnicodeError("invalid UTF-8")
-        if not lead[1] <= data[i + 1] <= lead[2]:
-            raise UnicodeError("invalid UTF-8")
-        for j in range(i + 2, i + 1 + lead[0]):
-            if not 0x80 <= data[j] <= 0xBF:
-                raise UnicodeError("invalid UTF-8")
-        i += 1 + lead[0]
-
-
 def decode(data):
     """`data` (bytes) as text, strict UTF-8 on both runtimes; UnicodeError
     (a ValueError) otherwise. What MicroPython would let through becomes
     text that clients and files cannot read as UTF-8 any more."""
     text = data.decode()
     if LENIENT_UTF8 and len(text) != len(data):  # some bytes are not ASCII
-        _check_utf8(data)
+        from ugate.base import utf8  # imported here: only MicroPython needs it
+        utf8.check(data)
     return text
 
 

@@ -49,10 +49,11 @@ class WatchedFile:
 
     def update(self, change):
         """Change the file as one step among all its writers (other
-        processes too, `store.update_json`): `change(content)` changes the
+        processes too, `lockfile.update_json`): `change(content)` changes the
         content read now, under the file's lock, in place; returns what
         `change` returned. Errors go to the caller, and the file is left
         as it was."""
-        result = store.update_json(self.path, change, self._read, private=True)
+        from ugate.base import lockfile  # imported here: reading needs no lock
+        result = lockfile.update_json(self.path, change, self._read, private=True)
         self.read()
         return result
