@@ -62,8 +62,10 @@ class MicroPythonPlatform:
     #: and the long-lived objects made on the way (entities) end up scattered
     #: over all of it: with MicroPython's own threshold (a full heap), 130
     #: entities left a 512 KB heap with 200 KB free and no free block of
-    #: 1.4 KB; collected every 32 KB, the largest block stayed above 78 KB.
-    gc_share = 16
+    #: 1.4 KB; collected every 128 KB, the largest block stayed above 38 KB
+    #: with 250 entities. (Every 32 KB kept more but cost up to half the
+    #: throughput of make bench.)
+    gc_share = 4
 
     def __init__(self):
         gc.collect()
