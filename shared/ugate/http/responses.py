@@ -26,6 +26,13 @@ def json_response(obj, status=200, headers=None):
     return res
 
 
+def json_text(text, status=200, headers=None):
+    """A JSON response from text already encoded (a state's, built once)."""
+    res = Response(text, status, headers)
+    res.headers["Content-Type"] = "application/json"
+    return res
+
+
 def json_message(message, status=200):
     return json_response(OrderedDict([("message", message)]), status)
 

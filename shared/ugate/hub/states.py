@@ -4,6 +4,8 @@
 `last_updated` when the state or the attributes change, `last_reported` on
 every write. Only a change fires `state_changed`.
 """
+import json
+
 from ugate.base import compat, dates
 from ugate.hub.bus import Context
 
@@ -70,6 +72,8 @@ class State:
         self.last_updated = last_updated
         self.last_reported = last_reported
         self.context = context
+        #: The JSON of `as_dict()` while the state machine keeps it (`StateMachine.json`).
+        self.json_text = None
 
     @property
     def domain(self):
@@ -94,16 +98,54 @@ class StateMachine:
     #: Entities kept at most; a new entity past this is refused. The app sets
     #: it from `limits.max_entities` (lower on boards).
     max_entities = 1024
+    #: Characters of state JSON kept: each state's JSON is built once per
+    #: change and reused by every answer and event that holds it, as long as
+    #: the texts kept stay under this; past it, built for each use.
+    max_json_chars = 4 * 1024 * 1024
 
     def __init__(self, bus):
         self.bus = bus
         self._states = {}
+        self._ids = None  # the entity ids sorted, until one comes or goes
+        self.json_chars = 0
 
     def get(self, entity_id):
         return self._states.get(entity_id.lower())
 
     def all(self):
-        return sorted(self._states.values(), key=lambda s: s.entity_id)
+        if self._ids is None:
+            self._ids = sorted(self._states)
+        states = self._states
+        return [states[entity_id] for entity_id in self._ids]
+
+    def json(self, state):
+        """`state.as_dict()` as JSON text, built once while it is current."""
+        text = state.json_text
+        if text is None:
+            text = json.dumps(state.as_dict())
+            if (self._states.get(state.entity_id) is state
+                    and self.json_chars + len(text) <= self.max_json_chars):
+                state.json_text = text
+                self.json_chars += len(text)
+        return text
+
+    def _forget_json(self, state):
+        if state.json_text is not None:
+            self.json_chars -= len(state.json_text)
+            state.json_text = None
+
+    def _fire(self, entity_id, old, new, context, time_fired=None):
+        # The event's JSON reuses the states' texts (the old one as it was).
+        old_json = old.json_text if old else "null"
+        if old is not None:
+            self._forget_json(old)
+
+        def data_json():
+            return '{{"entity_id": {}, "old_state": {}, "new_state": {}}}'.format(
+                json.dumps(entity_id), old_json or json.dumps(old.as_dict()),
+                self.json(new) if new else "null")
+        self.bus.fire("state_changed", _change(entity_id, old, new), context=context,
+                      time_fired=time_fired, data_json=data_json)
 
     def set(self, entity_id, new_state, attributes=None, force_update=False, context=None):
         """Write a state; returns (state, created). Fires `state_changed`
@@ -124,12 +166,14 @@ class StateMachine:
         same_state = old is not None and old.state == new_state and not force_update
         if same_state and old.attributes == attributes:
             old.last_reported = now
+            self._forget_json(old)
             return old, False
         last_changed = old.last_changed if same_state else now
         state = State(entity_id, new_state, attributes, last_changed, now, now, context)
         self._states[entity_id] = state
-        self.bus.fire("state_changed", _change(entity_id, old, state), context=context,
-                      time_fired=now)
+        if old is None:
+            self._ids = None
+        self._fire(entity_id, old, state, context, now)
         return state, old is None
 
     def remove(self, entity_id, context=None):
@@ -137,9 +181,11 @@ class StateMachine:
         old = self._states.pop(entity_id, None)
         if old is None:
             return False
-        self.bus.fire("state_changed", _change(entity_id, old, None), context=context)
+        self._ids = None
+        self._fire(entity_id, old, None, context)
         return True
 
     def restore(self, state):
         """Put back a state saved before a restart, without an event."""
         self._states[state.entity_id] = state
+        self._ids = None
