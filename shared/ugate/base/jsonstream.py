@@ -40,22 +40,6 @@ def array(items, encode=json.dumps):
     yield "[]" if sep == "[" else "]"
 
 
-def gathered(chunks, size=1024):
-    """The same text in pieces of about `size` characters: one write per
-    state would cost a system call (and on CPython a drain) each, a larger
-    piece a block a board's fragmented heap may not have (2 KB pieces made
-    GET /api/states fail with MemoryError at a heap where 1 KB ones pass)."""
-    parts, length = [], 0
-    for chunk in chunks:
-        parts.append(chunk)
-        length += len(chunk)
-        if length >= size:
-            yield "".join(parts)
-            parts, length = [], 0
-    if parts:
-        yield "".join(parts)
-
-
 def members(pairs, encode=json.dumps):
     """The JSON text of an object, as one chunk per (key, value) pair."""
     sep = "{"

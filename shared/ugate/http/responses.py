@@ -4,7 +4,6 @@ import json
 
 from microdot import Response
 
-from ugate.base import jsonstream
 from ugate.base.compat import OrderedDict
 
 REASONS = {
@@ -18,10 +17,10 @@ REASONS = {
 
 def json_response(obj, status=200, headers=None):
     """A JSON response; OrderedDicts keep Home Assistant's field order. `obj`
-    may also be an iterator of JSON text chunks (`ugate.base.jsonstream`), sent as
-    produced."""
-    res = Response(jsonstream.gathered(obj) if hasattr(obj, "__next__") else json.dumps(obj),
-                   status, headers)
+    may also be an iterator of JSON text chunks (`ugate.base.jsonstream`),
+    sent as produced (the server gathers them into writes of
+    `Server.write_bytes`)."""
+    res = Response(obj if hasattr(obj, "__next__") else json.dumps(obj), status, headers)
     res.headers["Content-Type"] = "application/json"
     return res
 

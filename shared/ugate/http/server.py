@@ -225,6 +225,9 @@ class Server(Microdot):
     #: accepts (Hono's settle calls: the devices they settle hold the
     #: other slots while they wait).
     reserved_slots = 1
+    #: Bytes of an answer's body gathered into one write (a board's heap
+    #: may not have a larger block in one piece).
+    write_bytes = 32 * 1024
     #: Bytes of a request left unread (a refused body, a malformed or
     #: refused request) read and dropped before closing: closing a socket with
     #: unread data resets the connection, and the client loses the answer.
@@ -522,24 +525,33 @@ class Server(Microdot):
                 if hasattr(body, "aclose"):
                     await body.aclose()
             return keep
+        # Pieces are gathered into writes of about write_bytes: each write
+        # is a system call, and a body may come in many small pieces.
+        batch, size = [], 0
         try:
             while True:
                 if hasattr(body, "read"):
-                    piece = body.read(res.send_file_buffer_size)
-                    if not piece:
-                        break
+                    piece = body.read(self.write_bytes)
+                    end = not piece
                 else:
                     try:
                         piece = next(body)
+                        end = False
                     except StopIteration:
-                        break
-                if isinstance(piece, str):
-                    piece = piece.encode()
-                if chunked:
-                    if not piece:
-                        continue
-                    piece = b"".join(("{:x}\r\n".format(len(piece)).encode(), piece, b"\r\n"))
-                await self._send(conn, writer, piece)
+                        piece, end = b"", True
+                if piece:
+                    if isinstance(piece, str):
+                        piece = piece.encode()
+                    batch.append(piece)
+                    size += len(piece)
+                if size and (end or size >= self.write_bytes):
+                    if chunked:
+                        batch.insert(0, "{:x}\r\n".format(size).encode())
+                        batch.append(b"\r\n")
+                    await self._send(conn, writer, b"".join(batch))
+                    batch, size = [], 0
+                if end:
+                    break
         finally:
             if hasattr(body, "close"):
                 body.close()
