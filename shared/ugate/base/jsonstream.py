@@ -26,16 +26,17 @@ def pieces(value, encode=json.dumps):
 
 
 def array(items, encode=json.dumps):
-    """The JSON text of a list, as one chunk per item (with its separator),
-    a Streamed item as its pieces; `items` may be a generator, so each is
-    built only when written."""
+    """The JSON text of a list, as pieces: each item's (a Streamed item's
+    pieces) and the separators, never joined here (an item's text may be
+    kept, e.g. a state's, and is handed out as it is); `items` may be a
+    generator, so each is built only when written."""
     sep = "["
     for item in items:
+        yield sep
         if isinstance(item, Streamed):
-            yield sep
             yield from item
         else:
-            yield sep + encode(item)
+            yield encode(item)
         sep = ","
     yield "[]" if sep == "[" else "]"
 

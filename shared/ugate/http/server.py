@@ -526,7 +526,8 @@ class Server(Microdot):
                     await body.aclose()
             return keep
         # Pieces are gathered into writes of about write_bytes: each write
-        # is a system call, and a body may come in many small pieces.
+        # is a system call, and a body may come in many small pieces (text
+        # pieces are joined, then encoded once).
         batch, size = [], 0
         try:
             while True:
@@ -539,19 +540,18 @@ class Server(Microdot):
                         end = False
                     except StopIteration:
                         piece, end = b"", True
-                if piece:
-                    if isinstance(piece, str):
-                        piece = piece.encode()
-                    batch.append(piece)
-                    size += len(piece)
-                if size and (end or size >= self.write_bytes):
+                if batch and (end or size >= self.write_bytes
+                              or isinstance(piece, str) != isinstance(batch[0], str)):
+                    data = "".join(batch).encode() if isinstance(batch[0], str) else b"".join(batch)
                     if chunked:
-                        batch.insert(0, "{:x}\r\n".format(size).encode())
-                        batch.append(b"\r\n")
-                    await self._send(conn, writer, b"".join(batch))
+                        data = b"".join(("{:x}\r\n".format(len(data)).encode(), data, b"\r\n"))
+                    await self._send(conn, writer, data)
                     batch, size = [], 0
                 if end:
                     break
+                if piece:
+                    batch.append(piece)
+                    size += len(piece)
         finally:
             if hasattr(body, "close"):
                 body.close()
@@ -564,7 +564,12 @@ class Server(Microdot):
             data = data.encode()
         conn.writing = compat.ticks_ms()
         writer.write(data)
-        await writer.drain()
+        # MicroPython's write sends at once what the socket takes and keeps
+        # the rest in `out_buf`; its drain() yields to the scheduler even
+        # when nothing is left (a round of the event loop per write).
+        # CPython's drain returns at once below the high-water mark.
+        if getattr(writer, "out_buf", True):
+            await writer.drain()
         conn.writing = None
 
 
