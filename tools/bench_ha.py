@@ -45,6 +45,8 @@ import time
 import websocket
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS)
+from bench import free_port, ws_subscribe  # noqa: E402  (tools/bench.py)
 ROOT = os.path.dirname(TOOLS)
 BIN = os.path.dirname(sys.executable)
 
@@ -68,12 +70,6 @@ request = function()
   return wrk.format(nil, nil, nil, '{"state": "' .. n .. '", "attributes": {"unit_of_measurement": "W"}}')
 end
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cache_dir():
@@ -288,12 +284,7 @@ def fanout(target, opts, subscribe):
 
 
 def ws_subscriber(target, opts):
-    ws = websocket.create_connection("ws://127.0.0.1:{}/api/websocket".format(target.port), timeout=60)
-    assert json.loads(ws.recv())["type"] == "auth_required"
-    ws.send(json.dumps({"type": "auth", "access_token": target.token}))
-    assert json.loads(ws.recv())["type"] == "auth_ok"
-    ws.send(json.dumps({"id": 1, "type": "subscribe_events", "event_type": "state_changed"}))
-    assert json.loads(ws.recv())["success"] is True
+    ws = ws_subscribe(target.port, target.token, timeout=60)
     last = str(opts.changes)
 
     def read():

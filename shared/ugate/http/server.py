@@ -381,7 +381,7 @@ class Server(Microdot):
             except BadHead as exc:
                 if not conn.closed:
                     _log.debug("bad request from {}: {}".format(conn.remote, exc))
-                    await self._answer_unparsed(conn, head, writer, exc.status)
+                    await self._answer_early(conn, head, writer, exc.status)
                 return
             except OSError:
                 return
@@ -389,7 +389,7 @@ class Server(Microdot):
             req.g.connection = conn
             conn.requests += 1
             if conn.reserved and not any(accepts(req) for accepts in self.reserved):
-                await self._answer_unparsed(conn, head, writer, 503)
+                await self._answer_early(conn, head, writer, 503)
                 return
             keep = (not self.stopping and conn.requests < self.max_keepalive_requests
                     and wants_keep_alive(req) and "Transfer-Encoding" not in req.headers)
@@ -411,7 +411,10 @@ class Server(Microdot):
                 return
             conn.since = compat.ticks_ms()
 
-    async def _answer_unparsed(self, conn, head, writer, status):
+    async def _answer_early(self, conn, head, writer, status):
+        """Answer `status` without dispatching (a head that cannot be
+        parsed, a request a reserved connection does not serve); the
+        connection then ends."""
         conn.since = None
         res = error_response(status)
         if status == 503:
@@ -428,12 +431,13 @@ class Server(Microdot):
 
     async def dispatch_request(self, req):
         res = None
-        for layer in self.layers if req is not None else ():
-            res = await layer.before(req)
-            if res is not None:
-                break
-        if res is None and req is not None:
-            res = await self._read_body(req)
+        if req is not None:
+            for layer in self.layers:
+                res = await layer.before(req)
+                if res is not None:
+                    break
+            if res is None:
+                res = await self._read_body(req)
             req.g.connection.since = None  # a complete request: busy, not idle
         if res is None:
             res = await super().dispatch_request(req)
@@ -516,8 +520,8 @@ class Server(Microdot):
                 await self._send(conn, writer, data)
                 await self._send(conn, writer, body)
             return keep
-        await self._send(conn, writer, data)
         if streaming:
+            await self._send(conn, writer, data)
             try:
                 async for piece in body:
                     await self._send(conn, writer, piece)
@@ -525,39 +529,45 @@ class Server(Microdot):
                 if hasattr(body, "aclose"):
                     await body.aclose()
             return keep
-        # Pieces are gathered into writes of about write_bytes: each write
-        # is a system call, and a body may come in many small pieces (text
-        # pieces are joined, then encoded once).
-        batch, size = [], 0
         try:
-            while True:
-                if hasattr(body, "read"):
-                    piece = body.read(self.write_bytes)
-                    end = not piece
-                else:
-                    try:
-                        piece = next(body)
-                        end = False
-                    except StopIteration:
-                        piece, end = b"", True
-                if batch and (end or size >= self.write_bytes
-                              or isinstance(piece, str) != isinstance(batch[0], str)):
-                    data = "".join(batch).encode() if isinstance(batch[0], str) else b"".join(batch)
-                    if chunked:
-                        data = b"".join(("{:x}\r\n".format(len(data)).encode(), data, b"\r\n"))
-                    await self._send(conn, writer, data)
-                    batch, size = [], 0
-                if end:
-                    break
-                if piece:
-                    batch.append(piece)
-                    size += len(piece)
+            await self._write_pieces(conn, writer, data,
+                                     _file_pieces(body, self.write_bytes) if hasattr(body, "read") else body,
+                                     chunked)
         finally:
             if hasattr(body, "close"):
                 body.close()
-        if chunked:
-            await self._send(conn, writer, b"0\r\n\r\n")
         return keep
+
+    async def _write_pieces(self, conn, writer, head, pieces, chunked):
+        """Write the head, then the pieces (text or bytes) gathered into
+        writes of about write_bytes: each write is a system call, and a body
+        may come in many small pieces. The head goes out with the first
+        write, the end of a chunked body with the last."""
+        batch, size = [], 0
+        for piece in pieces:
+            if not piece:
+                continue
+            if batch and (size >= self.write_bytes or isinstance(piece, str) != isinstance(batch[0], str)):
+                head = await self._flush(conn, writer, head, batch, chunked, False)
+                batch, size = [], 0
+            batch.append(piece)
+            size += len(piece)
+        await self._flush(conn, writer, head, batch, chunked, True)
+
+    async def _flush(self, conn, writer, head, batch, chunked, last):
+        parts = [head] if head else []
+        if batch:
+            # Text pieces are joined, then encoded once.
+            data = "".join(batch).encode() if isinstance(batch[0], str) else b"".join(batch)
+            if chunked:
+                parts.extend(("{:x}\r\n".format(len(data)).encode(), data, b"\r\n"))
+            else:
+                parts.append(data)
+        if last and chunked:
+            parts.append(b"0\r\n\r\n")
+        if parts:
+            await self._send(conn, writer, b"".join(parts))
+        return b""
 
     async def _send(self, conn, writer, data):
         if isinstance(data, str):
@@ -571,6 +581,14 @@ class Server(Microdot):
         if getattr(writer, "out_buf", True):
             await writer.drain()
         conn.writing = None
+
+
+def _file_pieces(body, size):
+    while True:
+        piece = body.read(size)
+        if not piece:
+            return
+        yield piece
 
 
 def wants_keep_alive(req):
