@@ -46,7 +46,7 @@ import websocket
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
-from bench import free_port, ws_subscribe  # noqa: E402  (tools/bench.py)
+from bench import free_port, markdown, ws_subscribe  # noqa: E402  (tools/bench.py)
 ROOT = os.path.dirname(TOOLS)
 BIN = os.path.dirname(sys.executable)
 
@@ -406,15 +406,15 @@ def fmt(workload, value):
 def table(med, opts):
     """The medians, each ugate runtime with its ratio to Home Assistant (>1:
     ugate is better: faster, or less time/memory), and the Microdot ceiling."""
-    names = [t for t in opts.targets]
-    head = ["workload"]
+    names = opts.targets
+    columns = [("workload", False)]
     for name in names:
-        head.append(name)
+        columns.append((name, True))
         if name in ("cpython", "micropython") and "ha" in names:
-            head.append("× HA")
+            columns.append(("× HA", True))
         if name.startswith("microdot-") and name[9:] in names:
-            head.append("{} / ceiling".format(name[9:]))
-    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+            columns.append(("{} / ceiling".format(name[9:]), True))
+    rows = []
     for workload in opts.workloads:
         row = [workload]
         ha = med.get("ha", {}).get(workload)
@@ -427,8 +427,8 @@ def table(med, opts):
             if name.startswith("microdot-") and name[9:] in names:
                 r = ratio(workload, med.get(name[9:], {}).get(workload), value)
                 row.append("{:.2f}".format(r) if r else "-")
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+        rows.append(row)
+    return markdown(columns, rows)
 
 
 def machine():
