@@ -53,7 +53,7 @@ class _HeadReader:
     each request is read in chunks up to its blank line, never more than
     the server's bounds in memory (MicroPython's readline has no bound);
     what was read past it (a body, the next request) is handed out first."""
-    chunk = 1024
+    chunk = 512
 
     def __init__(self, reader):
         self.reader = reader
@@ -94,18 +94,6 @@ class _HeadReader:
             if len(line) > Request.max_readline:
                 raise BadHead(400, "line too long")
         return lines
-
-    async def readline(self):
-        while b"\n" not in self.buf:
-            if len(self.buf) > Request.max_readline:
-                raise ValueError("line too long")
-            data = await self.reader.read(self.chunk)
-            if not data:
-                break
-            self.buf += data
-        end = self.buf.find(b"\n") + 1 or len(self.buf)
-        line, self.buf = self.buf[:end], self.buf[end:]
-        return line
 
     async def read(self, n=-1):
         if not self.buf:
@@ -241,7 +229,6 @@ class Server(Microdot):
         self.cors = None
         self.open_connections = []
         self.stopping = False
-        self._sweeper = None
         #: Called with (request) for each request with invalid credentials,
         #: and for each successful WebSocket login; the ban layer counts them.
         self.on_login_failure = []
@@ -312,8 +299,6 @@ class Server(Microdot):
                 return None
         conn = Connection(writer, reserved)
         conns.append(conn)
-        if self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep())
         return conn
 
     def _idlest(self):
@@ -337,12 +322,22 @@ class Server(Microdot):
         if not conn.closed:
             conn.close()
 
+    async def start_server(self, *args, **kwargs):
+        # One task for the server's life, made before any request: a task
+        # made and ended with each burst of connections would be left in
+        # the holes of a board's heap that requests need whole.
+        sweeper = asyncio.create_task(self._sweep())
+        try:
+            return await super().start_server(*args, **kwargs)
+        finally:
+            sweeper.cancel()
+
     async def _sweep(self):
         """Close connections past their idle or write timeout, twice a
-        second while there are any (one task, not a timer per request)."""
-        try:
-            while self.open_connections:
-                await asyncio.sleep(0.5)
+        second (one task, not a timer per request)."""
+        while True:
+            await asyncio.sleep(0.5)
+            if self.open_connections:
                 now = compat.ticks_ms()
                 for conn in list(self.open_connections):
                     if conn.since is not None:
@@ -353,23 +348,24 @@ class Server(Microdot):
                                 compat.ticks_diff(now, conn.writing) > self.write_timeout * 1000)
                     if late:
                         self._drop(conn)
-        finally:
-            self._sweeper = None
 
     async def handle_request(self, reader, writer):
         no_delay(writer)
         conn = self._admit(writer)
-        if conn is None:
-            await _refuse(reader, writer)
-            return
         try:
-            await self._serve(conn, _HeadReader(reader), writer)
+            if conn is None:
+                await _refuse(reader, writer)
+            else:
+                await self._serve(conn, _HeadReader(reader), writer)
+            await _close(writer)
         except asyncio.CancelledError:
-            if not conn.closed:
-                raise  # the gateway stops
+            # Closed for a newcomer or past a timeout, or the gateway stops
+            # (CPython's loop would log each cancelled connection as an error).
+            if not (self.stopping or conn is not None and conn.closed):
+                raise
         finally:
-            self._drop(conn)
-        await _close(writer)
+            if conn is not None:
+                self._drop(conn)
 
     async def _serve(self, conn, head, writer):
         while True:
@@ -409,6 +405,8 @@ class Server(Microdot):
                 if req.content_length and not req.g.body_read:
                     await _discard(head, self.max_discard)
                 return
+            # Nothing of this request stays alive while the connection waits.
+            req = res = None
             conn.since = compat.ticks_ms()
 
     async def _answer_early(self, conn, head, writer, status):
@@ -477,8 +475,8 @@ class Server(Microdot):
 
     async def _write(self, conn, req, res, writer, keep):
         """Write the answer; returns whether the connection may be kept for
-        another request. The head goes out in one write (with a small body,
-        in the same write). A body of unknown length is sent chunked, or
+        another request. The head goes out with the body, or its first
+        piece (see `_send`). A body of unknown length is sent chunked, or
         delimited by closing the connection for an HTTP/1.0 client, a
         stream (server-sent events) and a HEAD request's."""
         if res.reason is None:
@@ -511,20 +509,16 @@ class Server(Microdot):
         parts.append("\r\n")
         data = "".join(parts).encode()
         if res.is_head:
-            await self._send(conn, writer, data)
+            await self._send(conn, writer, (data,))
             return keep
         if isinstance(body, (bytes, bytearray)):
-            if len(body) <= 4096:
-                await self._send(conn, writer, data + body)
-            else:
-                await self._send(conn, writer, data)
-                await self._send(conn, writer, body)
+            await self._send(conn, writer, (data, body))
             return keep
         if streaming:
-            await self._send(conn, writer, data)
+            await self._send(conn, writer, (data,))
             try:
                 async for piece in body:
-                    await self._send(conn, writer, piece)
+                    await self._send(conn, writer, (piece,))
             finally:
                 if hasattr(body, "aclose"):
                     await body.aclose()
@@ -540,14 +534,16 @@ class Server(Microdot):
 
     async def _write_pieces(self, conn, writer, head, pieces, chunked):
         """Write the head, then the pieces (text or bytes) gathered into
-        writes of about write_bytes: each write is a system call, and a body
-        may come in many small pieces. The head goes out with the first
-        write, the end of a chunked body with the last."""
+        writes of at most write_bytes (a larger piece goes alone): each
+        write is a system call, and a body may come in many small pieces.
+        The head goes out with the first write, the end of a chunked body
+        with the last."""
         batch, size = [], 0
         for piece in pieces:
             if not piece:
                 continue
-            if batch and (size >= self.write_bytes or isinstance(piece, str) != isinstance(batch[0], str)):
+            if batch and (size + len(piece) > self.write_bytes
+                          or isinstance(piece, str) != isinstance(batch[0], str)):
                 head = await self._flush(conn, writer, head, batch, chunked, False)
                 batch, size = [], 0
             batch.append(piece)
@@ -558,7 +554,9 @@ class Server(Microdot):
         parts = [head] if head else []
         if batch:
             # Text pieces are joined, then encoded once.
-            data = "".join(batch).encode() if isinstance(batch[0], str) else b"".join(batch)
+            data = batch[0] if len(batch) == 1 else ("" if isinstance(batch[0], str) else b"").join(batch)
+            if isinstance(data, str):
+                data = data.encode()
             if chunked:
                 parts.extend(("{:x}\r\n".format(len(data)).encode(), data, b"\r\n"))
             else:
@@ -566,14 +564,19 @@ class Server(Microdot):
         if last and chunked:
             parts.append(b"0\r\n\r\n")
         if parts:
-            await self._send(conn, writer, b"".join(parts))
+            await self._send(conn, writer, parts)
         return b""
 
-    async def _send(self, conn, writer, data):
-        if isinstance(data, str):
-            data = data.encode()
+    async def _send(self, conn, writer, parts):
+        """Write the byte strings `parts` as one write where the runtime
+        can (CPython joins them; MicroPython sends each as it comes, which
+        spares a board's heap a block the size of them all)."""
         conn.writing = compat.ticks_ms()
-        writer.write(data)
+        if hasattr(writer, "writelines"):
+            writer.writelines(parts)
+        else:
+            for part in parts:
+                writer.write(part)
         # MicroPython's write sends at once what the socket takes and keeps
         # the rest in `out_buf`; its drain() yields to the scheduler even
         # when nothing is left (a round of the event loop per write).
