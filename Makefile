@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython token test venv clean firmware deploy flash bench
+.PHONY: run run-micropython token test venv clean firmware deploy flash bench bench-ha
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,14 +24,15 @@ $(MPY_PACKAGES): tools/mpy_packages.py | $(STAMP)
 # Debian packages the tests use, installed from apt when missing (CI runs as
 # root): Mosquitto, which the MQTT tests start themselves, and Chromium with
 # its driver, which the sign-in tests drive with Selenium (never a
-# downloaded browser).
-DEBIAN_PACKAGES := /usr/sbin/mosquitto /usr/bin/chromium /usr/bin/chromedriver
+# downloaded browser), and wrk, which drives tools/bench_ha.py.
+DEBIAN_PACKAGES := /usr/sbin/mosquitto /usr/bin/chromium /usr/bin/chromedriver /usr/bin/wrk
 MOSQUITTO := /usr/sbin/mosquitto
+WRK := /usr/bin/wrk
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(DEBIAN_PACKAGES):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		mosquitto chromium chromium-driver
+		mosquitto chromium chromium-driver wrk
 
 venv: $(STAMP) $(MPY_PACKAGES)
 
@@ -96,6 +97,10 @@ flash: $(STAMP)
 bench: $(STAMP) $(MPY_PACKAGES) $(MOSQUITTO)
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_mqtt.py
+
+## bench-ha: ugate beside Home Assistant 2024.1.6 on its own API (tools/bench_ha.py, ~15 min; installs Home Assistant once into ~/.cache/ugate-bench)
+bench-ha: $(STAMP) $(WRK)
+	$(BIN)/python tools/bench_ha.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -11,6 +11,7 @@ from ugate import HONO_REGISTRY
 from ugate.base import compat, log, store
 from ugate.base.backoff import Backoff
 from ugate.base.validation import ConfigError
+from ugate.http.auth import body_gate
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
@@ -130,6 +131,7 @@ def create_app(hub):
     ban.max_bans = limits["max_bans"]
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
+    app.default_body_gate = body_gate(hub.auth)  # large bodies only with a token
     app.cors = Cors(hub.config["cors_allowed_origins"])
     app.layers = layers(hub, ban, app.cors)
     for part in hub_parts:

@@ -58,6 +58,14 @@ def setup(app, hub):
     messages = hub.open_messages()
     longest = hub.config["hono"]["command_timeout"]
 
+    def settles(request):
+        return request.method == "POST" and request.path.startswith("/api/hono/") and (
+            "/messages/" in request.path)
+
+    # Devices waiting for their messages to be settled may hold every other
+    # connection slot: settle calls have one of their own.
+    app.reserved.append(settles)
+
     @app.get("/api/hono/<tenant>/messages")
     @auth
     async def consume(request, tenant):

@@ -24,9 +24,19 @@ class MessageStream(WebSocket):
     #: Bytes asked of the socket at a time while reading a payload.
     read_bytes = 4096
 
+    #: Frames up to this size go out with their header in one write.
+    joined_bytes = 1024
+
     def __init__(self, request):
         super().__init__(request)
         self._sending = asyncio.Lock()
+
+    async def handshake(self):
+        # One write, not Microdot's four.
+        accept = self._handshake_response()
+        await self.request.sock[1].awrite(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
 
     async def send(self, data, opcode=None):
         # Header and payload go out separately: no third copy of a large
@@ -66,8 +76,10 @@ class MessageStream(WebSocket):
             header = bytes((first, 127)) + n.to_bytes(8, "big")
         writer = self.request.sock[1]
         async with self._sending:
-            await writer.awrite(header)
-            if n:
+            if n <= self.joined_bytes:
+                await writer.awrite(header + data)
+            else:
+                await writer.awrite(header)
                 await writer.awrite(data)
 
     async def close(self, code=1000):

@@ -2,7 +2,7 @@
 from ugate.base import jsoninput, jsonstream
 from ugate.base.compat import OrderedDict
 from ugate.http.auth import requires_auth
-from ugate.http.responses import json_message, json_response
+from ugate.http.responses import json_message, json_response, json_text
 from ugate.hub.bus import Context
 from ugate.hub.states import InvalidEntityId, InvalidState, TooManyEntities, valid_entity_id
 
@@ -83,7 +83,7 @@ def setup(app, hub):
     @app.get("/api/states")
     @auth
     async def api_states(request):
-        return json_response(jsonstream.array(s.as_dict() for s in hub.states.all()))
+        return json_response(jsonstream.array(hub.states.all(), hub.states.json))
 
     @app.get("/api/states/<entity_id>")
     @auth
@@ -91,7 +91,7 @@ def setup(app, hub):
         state = hub.states.get(entity_id)
         if state is None:
             return json_message("Entity not found.", 404)
-        return json_response(state.as_dict())
+        return json_text(hub.states.json(state))
 
     @app.post("/api/states/<entity_id>")
     @auth
@@ -121,8 +121,8 @@ def setup(app, hub):
             return json_message(str(exc), 400)
         except (InvalidState, InvalidEntityId):
             return json_message("Invalid state specified.", 400)
-        return json_response(state.as_dict(), 201 if created else 200,
-                             {"Location": "/api/states/" + entity_id})
+        return json_text(hub.states.json(state), 201 if created else 200,
+                         {"Location": "/api/states/" + entity_id})
 
     @app.delete("/api/states/<entity_id>")
     @auth

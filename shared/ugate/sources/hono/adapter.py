@@ -142,24 +142,47 @@ class Adapter:
                 refuse(404, "no such tenant")
             self.check_tenant(tenant)
             return Origin(uri_tenant, tenant, uri_device)
-        auth_id, tenant_id, password = creds
-        address = remote(request)
-        wait = self.throttle.retry_after(address)
-        if wait:
-            res = json_error(429, "too many failed logins; retry in {} s".format(wait))
-            res.headers["Retry-After"] = str(wait)
-            raise Refused(res)
-        device = await self.registry.check_password(tenant_id, auth_id, password)
+        tenant_id = creds[1]
+        device = await self.check_credentials(request, creds)
         tenant = self.registry.tenant(tenant_id)
-        if device is None or tenant is None:
-            self.throttle.failed(address)
-            unauthorized(request, "bad credentials")
         self.check_tenant(tenant)
         if uri_tenant and uri_tenant != tenant_id:
             refuse(403, "the URI's tenant is not the tenant of the credentials")
         if uri_device is None or uri_device == device:
             return Origin(tenant_id, tenant, device)
         return Origin(tenant_id, tenant, uri_device, gateway=device)
+
+    async def check_credentials(self, request, creds):
+        """The device whose credentials these are; 401 when none. Checked
+        once a request (a password hash may cost 50 ms), before its body
+        when that is large (`body_gate`) and again by the route."""
+        checked = getattr(request.g, "hono_device", None)
+        if checked is None or checked[0] != creds:
+            auth_id, tenant_id, password = creds
+            address = remote(request)
+            wait = self.throttle.retry_after(address)
+            if wait:
+                res = json_error(429, "too many failed logins; retry in {} s".format(wait))
+                res.headers["Retry-After"] = str(wait)
+                raise Refused(res)
+            device = await self.registry.check_password(tenant_id, auth_id, password)
+            if device is None or self.registry.tenant(tenant_id) is None:
+                self.throttle.failed(address)
+                unauthorized(request, "bad credentials")
+            checked = request.g.hono_device = (creds, device)
+        return checked[1]
+
+    async def body_gate(self, request):
+        """The server's check before it reads a large body: the credentials
+        and the size, so a refused body is never read."""
+        try:
+            creds = basic_credentials(request)
+            if creds is not None:
+                await self.check_credentials(request, creds)
+            self.check_size(request)
+        except Refused as exc:
+            return exc.response
+        return None
 
     def check_tenant(self, tenant):
         if tenant.get("enabled") is False:
