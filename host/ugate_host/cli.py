@@ -12,8 +12,10 @@
 import argparse
 import os
 import shutil
+import signal
 import sys
 
+from ugate import VERSION
 from ugate import config as config_mod
 from ugate.hub.tokens import TokenError, TokenStore
 from ugate_host import hono_cli, user_cli
@@ -40,6 +42,14 @@ def find_micropython():
     return exe if os.path.exists(exe) else shutil.which("micropython")
 
 
+def has_controlling_terminal():
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY))
+        return True
+    except OSError:
+        return False
+
+
 def cmd_run(args):
     overrides = {"server_host": args.host, "server_port": args.port}
     if (args.mpy or args.heapsize) and args.runtime != "micropython":
@@ -64,6 +74,13 @@ def cmd_run(args):
         # MicroPython has no chmod: the files it creates (auth.json on first
         # start among them) are owner-only by the umask instead.
         os.umask(0o077)
+        if not has_controlling_terminal():
+            # A service (a session of its own, no terminal) that opens a tty
+            # makes it its controlling terminal, and the device's hang-up
+            # (unplugged, a pty closed) then sends SIGHUP, which ends
+            # MicroPython: it can neither open with O_NOCTTY nor catch
+            # signals. Ignored here, which execve keeps; the port is retried.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         sys.stdout.flush()
         os.execve(exe, argv, env)
     from ugate import app
@@ -72,7 +89,10 @@ def cmd_run(args):
 
 
 def cmd_token(args):
-    os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+    if args.action == "create":
+        os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+    elif not os.path.isdir(args.config_dir):  # a typo must not make a directory
+        raise TokenError("no config directory {}".format(args.config_dir))
     tokens = TokenStore(args.config_dir)
     if args.action == "create":
         print(tokens.create(args.name))
@@ -87,7 +107,7 @@ def cmd_secret(args):
     """DIR/secrets.json: the passwords and tokens config.json names as
     {"file": "<name>"}; values come from stdin or a prompt, never from the
     command line, and the file is owner-only."""
-    from ugate.base import store
+    from ugate.base import lockfile, store
     path = store.join(args.config_dir, config_mod.SECRETS)
     secrets = store.read_json(path, {}) if os.path.exists(args.config_dir) else {}
     if args.action == "list":
@@ -95,12 +115,16 @@ def cmd_secret(args):
             print(name)
         return
     if args.action == "remove":
-        if secrets.pop(args.name, None) is None:
-            raise ValueError("no secret named '{}'".format(args.name))
+        def change(secrets):
+            if secrets.pop(args.name, None) is None:
+                raise ValueError("no secret named '{}'".format(args.name))
     else:
         os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
-        secrets[args.name] = hono_cli.read_password()
-    store.write_json(path, secrets, private=True)
+        value = hono_cli.read_password()  # before the lock: a prompt may take a while
+
+        def change(secrets):
+            secrets[args.name] = value
+    lockfile.update_json(path, change, private=True)  # one writer at a time
 
 
 def cmd_mobile(args):
@@ -131,6 +155,7 @@ def cmd_simulate(args):
 def parser():
     p = argparse.ArgumentParser(prog="ugate", description="ugate edge gateway: bridges serial and radio "
                                 "sensors into Home Assistant and Eclipse Hono HTTP APIs.")
+    p.add_argument("--version", action="version", version="ugate " + VERSION)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="start the gateway", description="Start the gateway. Logs go to "

@@ -64,8 +64,14 @@ def serial_port(value, where):
     out["options"] = options
     from ugate.sources import sensors  # imported here: most configs have no serial ports
     try:
-        sensors.create(out["protocol"], options)  # the parser checks its own options
+        protocol = sensors.protocol_class(out["protocol"])
+        for key in options:
+            if key not in protocol.option_names:
+                raise Invalid(where + "." + key, EXTRA)
+        protocol(options)  # the parser checks its own options
     except ValueError as exc:
+        if isinstance(exc, Invalid):
+            raise
         raise ConfigError("key '{}': {}".format(where, exc))
     return out
 
@@ -308,18 +314,27 @@ def load(config_dir, overrides=None):
         data = json.loads(text)
     except ValueError as exc:
         raise ConfigError("{}: not valid JSON ({})".format(path, exc))
-    if isinstance(data, dict) and overrides:
-        for key in overrides:
-            if overrides[key] is not None:
-                data[key] = overrides[key]
     try:
-        conf = validate(data)
+        conf = validate(data)  # the file alone: an error in it is the file's
     except ConfigError as exc:
         raise ConfigError("{}: {}".format(path, exc))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            try:
+                conf[key] = SCHEMA[key][0](value, key)
+            except Invalid as exc:
+                raise ConfigError("{}: {}, got {}".format(OPTIONS.get(key, key), exc.problem,
+                                                          json.dumps(value)))
+    if conf["log_file"] and not conf["log_file"].startswith("/"):
+        conf["log_file"] = store.join(config_dir, conf["log_file"])
     if conf["hono"] is None and store.exists(store.join(config_dir, HONO_REGISTRY)):
         conf["hono"] = keys({}, HONO, "hono.")  # on for the registry alone: the defaults
     _resolve_secrets(conf, config_dir)
     return conf
+
+
+#: The command-line options that override keys, as their errors name them.
+OPTIONS = {"server_host": "--host", "server_port": "--port"}
 
 
 SECRETS = "secrets.json"

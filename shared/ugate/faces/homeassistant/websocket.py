@@ -14,7 +14,7 @@ import json
 
 from microdot import Response
 
-from ugate.base import jsonstream, log
+from ugate.base import jsoninput, jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
 from ugate.base.validation import MISSING, Invalid, known_keys, voluptuous
@@ -87,6 +87,9 @@ class Connection:
         self.done = asyncio.Event()
         #: Set by the writer after each batch it sent.
         self.sent = asyncio.Event()
+        #: Sent when the connection closes: 1000 normal, 1001 the gateway
+        #: stops, 1009 a message did not fit in memory.
+        self.close_code = 1000
 
     def listen(self, msg_id, event_type, forward):
         """Subscribe `forward` to the bus for subscription `msg_id`."""
@@ -112,14 +115,13 @@ class Connection:
             self.done.set()
 
     async def serve(self):
-        close_code = 1000
         if await self.authenticate():
             reader = asyncio.create_task(self._read())
             writer = asyncio.create_task(self._write())
             try:
                 await self.done.wait()
             except asyncio.CancelledError:  # the gateway is stopping
-                close_code = 1001
+                self.close_code = 1001
             finally:
                 self._unwatch()
                 reader.cancel()
@@ -133,7 +135,7 @@ class Connection:
             return
         await asyncio.sleep(0)  # let the cancelled writer let go of the socket
         try:
-            await asyncio.wait_for(self.ws.close(close_code), 2)
+            await asyncio.wait_for(self.ws.close(self.close_code), 2)
         except (OSError, asyncio.TimeoutError):
             pass
 
@@ -149,13 +151,13 @@ class Connection:
             _log.info("no auth message from {} within {} s".format(
                 self.request.g.remote, self.auth_timeout))
             return False
-        except (WebSocketError, EOFError):
+        except (WebSocketError, EOFError, MemoryError):
             return False
         if opcode != ws.TEXT:
             return False
         try:
-            msg = json.loads(payload.decode())
-        except (ValueError, RuntimeError):  # RuntimeError: nesting too deep
+            msg = jsoninput.loads(payload)
+        except ValueError:
             return False
         try:
             check_auth_message(msg)
@@ -197,9 +199,9 @@ class Connection:
                 if opcode != self.ws.TEXT:
                     continue  # binary messages go to handlers ugate does not have
                 try:
-                    data = json.loads(payload.decode())
-                except (ValueError, RuntimeError):
-                    _log.info("invalid JSON from {}; closing".format(self.request.g.remote))
+                    data = jsoninput.loads(payload)
+                except ValueError as exc:
+                    _log.info("{} from {}; closing".format(exc, self.request.g.remote))
                     return
                 for msg in data if isinstance(data, list) else (data,):
                     # A client that sends commands faster than it reads the
@@ -212,6 +214,13 @@ class Connection:
                         return
         except (WebSocketError, EOFError, OSError):
             pass
+        except MemoryError:
+            # A message under the size limit that the heap has no room for
+            # (a board's): like any bad frame it ends this connection, with
+            # 1009 "message too big"; the others are served as before.
+            self.close_code = 1009
+            _log.warning("a message from {} did not fit in memory; closing".format(
+                self.request.g.remote))
         finally:
             if not self.queue.closed:
                 self.done.set()

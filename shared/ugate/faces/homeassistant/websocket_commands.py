@@ -95,8 +95,8 @@ async def ping(conn, msg):
 
 async def get_states(conn, msg):
     # The states as they are now; each is turned into JSON as it is sent.
-    states = conn.hub.states.all()
-    conn.enqueue(Streamed(result_message(msg["id"]), jsonstream.array(s.as_dict() for s in states)))
+    states = conn.hub.states
+    conn.enqueue(Streamed(result_message(msg["id"]), jsonstream.array(states.all(), states.json)))
 
 
 async def get_config(conn, msg):
@@ -113,7 +113,8 @@ async def subscribe_events(conn, msg):
     event_type = field(msg, "event_type", str, MATCH_ALL)
 
     def forward(event):
-        conn.enqueue(event_message(msg_id, event.as_dict()))
+        # The event's JSON is built once for every subscriber.
+        conn.enqueue(Streamed(event_message(msg_id, None), (event.json(),)))
 
     conn.listen(msg_id, event_type, forward)
     conn.enqueue(result_message(msg_id))
@@ -191,7 +192,8 @@ async def subscribe_entities(conn, msg):
     # Listen before taking the snapshot, with no await between: no change is lost.
     conn.listen(msg_id, "state_changed", forward)
     conn.enqueue(result_message(msg_id))
-    states = [s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids]
+    # all() takes the snapshot now; the filter runs as the message is written.
+    states = (s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids)
     conn.enqueue(Streamed(event_message(msg_id, None), added(states)))
 
 
