@@ -12,9 +12,8 @@ channel. At most `max_pending` wait per phone; one more drops the oldest
 (logged). Nothing is sent through a cloud relay (`push_url`).
 """
 import asyncio
-import json
 
-from ugate.base import compat, log
+from ugate.base import compat, jsoninput, log
 from ugate.hub.commands import CommandResponse, DeviceUnavailable
 from ugate.faces.homeassistant.mobile_app.registrations import device_slug, supports_push
 
@@ -116,8 +115,10 @@ class Push:
             raise ValueError("a phone takes the command notify only")
         payload = command.payload or b""
         try:
-            text = payload.decode() if isinstance(payload, bytes) else payload
-            data = json.loads(text) if "json" in (command.content_type or "") else {"message": text}
+            if "json" in (command.content_type or ""):
+                data = jsoninput.loads(payload)
+            else:
+                data = {"message": compat.decode(payload) if isinstance(payload, bytes) else payload}
         except (ValueError, UnicodeError):
             raise ValueError("the payload is not UTF-8 JSON")
         self.notify(reg["webhook_id"], _message(data))

@@ -11,7 +11,7 @@ import json
 
 from microdot import Response
 
-from ugate.base import compat, log, secretbox
+from ugate.base import compat, jsoninput, log, secretbox
 from ugate.base.validation import MISSING, Invalid
 from ugate.faces.homeassistant.mobile_app import entities
 from ugate.faces.homeassistant.mobile_app.registrations import safe
@@ -80,8 +80,8 @@ def _decrypted(mobile, reg, encrypted):
             reg["no_legacy_encryption"] = True  # from now on the legacy key is refused
             mobile.registrations.save()
         try:
-            return json.loads(plaintext.decode())
-        except (ValueError, UnicodeError):
+            return jsoninput.loads(plaintext)
+        except ValueError:
             _log.warning("{}: invalid JSON in the encrypted payload".format(reg["device_name"]))
             return None
     _log.warning("{}: ignoring an encrypted payload that does not decrypt".format(reg["device_name"]))
@@ -97,8 +97,8 @@ async def handle(mobile, webhook_id, request):
     if reg is None:
         return Response("", 200)  # as for any unknown webhook: ids cannot be probed
     try:
-        body = json.loads(request.body.decode())
-    except (ValueError, UnicodeError):
+        body = jsoninput.loads(request.body)
+    except ValueError:
         _log.warning("invalid JSON from {}".format(reg["device_name"]))
         return _empty(400)
     if not isinstance(body, dict):
