@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython test venv clean firmware deploy flash bench
+.PHONY: run run-micropython token test venv clean firmware deploy flash bench bench-ha
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,14 +24,15 @@ $(MPY_PACKAGES): tools/mpy_packages.py | $(STAMP)
 # Debian packages the tests use, installed from apt when missing (CI runs as
 # root): Mosquitto, which the MQTT tests start themselves, and Chromium with
 # its driver, which the sign-in tests drive with Selenium (never a
-# downloaded browser).
-DEBIAN_PACKAGES := /usr/sbin/mosquitto /usr/bin/chromium /usr/bin/chromedriver
+# downloaded browser), and wrk, which drives tools/bench_ha.py.
+DEBIAN_PACKAGES := /usr/sbin/mosquitto /usr/bin/chromium /usr/bin/chromedriver /usr/bin/wrk
 MOSQUITTO := /usr/sbin/mosquitto
+WRK := /usr/bin/wrk
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(DEBIAN_PACKAGES):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		mosquitto chromium chromium-driver
+		mosquitto chromium chromium-driver wrk
 
 # A 32-bit MicroPython (the WebAssembly port from npm, run with node) for the
 # heap measurements of tools/heap_cost.py and the suite.
@@ -46,9 +47,16 @@ venv: $(STAMP) $(MPY_PACKAGES) $(MP32)
 # each plays traffic on a pseudo terminal linked at $(CONFIG_DIR)/sim-<protocol>,
 # the port the first-start config lists. They stop when the gateway does.
 SIMULATED := mysensors rflink rtl_433 jsonl
+# Their pty paths are not printed (the links are what the config names), and
+# the gateway starts once the links exist, so that its first lines are the
+# URL and, on first start, the token.
 with_simulators = trap 'kill $$sims 2>/dev/null' EXIT INT TERM; sims=; \
 	for p in $(SIMULATED); do \
-		$(BIN)/ugate simulate --protocol $$p --link $(CONFIG_DIR)/sim-$$p & sims="$$sims $$!"; \
+		$(BIN)/ugate simulate --protocol $$p --link $(CONFIG_DIR)/sim-$$p >/dev/null & sims="$$sims $$!"; \
+	done; \
+	for i in $$(seq 50); do \
+		ready=yes; for p in $(SIMULATED); do test -e $(CONFIG_DIR)/sim-$$p || ready=; done; \
+		test -n "$$ready" && break; sleep 0.1; \
 	done; \
 	$(1)
 
@@ -65,6 +73,10 @@ run-micropython: $(STAMP) $(MPY_PACKAGES) $(CONFIG_DIR)/config.json
 $(CONFIG_DIR)/config.json:
 	mkdir -p $(CONFIG_DIR)
 	sed 's|"\.ugate/|"$(CONFIG_DIR)/|' examples/config.json > $@
+
+## token: create another long-lived access token for the gateway in ./.ugate and print it
+token: $(STAMP)
+	@$(BIN)/ugate token create --config-dir $(CONFIG_DIR) --name token-$$(date +%Y%m%d-%H%M%S)
 
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
 test: $(STAMP) $(MPY_PACKAGES) $(MP32) $(DEBIAN_PACKAGES)
@@ -92,6 +104,10 @@ flash: $(STAMP)
 bench: $(STAMP) $(MPY_PACKAGES) $(MOSQUITTO)
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_mqtt.py
+
+## bench-ha: ugate beside Home Assistant 2024.1.6 on its own API (tools/bench_ha.py, ~15 min; installs Home Assistant once into ~/.cache/ugate-bench)
+bench-ha: $(STAMP) $(WRK)
+	$(BIN)/python tools/bench_ha.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache tools/mp32/node_modules

@@ -36,6 +36,9 @@ class Gateway:
 
     #: more `ugate run` options (e.g. --mpy, --heapsize)
     run_args = []
+    #: start it in a session of its own, without a controlling terminal (as
+    #: a service manager does)
+    new_session = False
 
     def __init__(self, runtime, config_dir, config=None, scheme="http", verify=True):
         self.runtime = runtime
@@ -67,7 +70,8 @@ class Gateway:
         cmd = [UGATE, "run", "--config-dir", self.config_dir, "--host", "127.0.0.1",
                "--port", str(self.port), "--runtime", self.runtime] + self.run_args
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "w"),
-                                     stderr=open(self.stderr_path, "w"), stdin=subprocess.DEVNULL)
+                                     stderr=open(self.stderr_path, "w"), stdin=subprocess.DEVNULL,
+                                     start_new_session=self.new_session)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -40,7 +40,7 @@ def test_sign_in_within_the_default_budget(board_tree, tmp_path):
 def test_sign_in_on_the_smallest_board(board_tree, tmp_path):
     heapsize = os.environ.get("UGATE_SMALL_SIGN_IN_BUDGET", SMALL_SIGN_IN_BUDGET_64BIT)
     with board_with_a_serial_port(board_tree, heapsize, tmp_path,
-                                  disabled_faces=["websocket", "stream"]) as (gw, port):
+                                  disabled_faces=["websocket", "stream", "mobile_app"]) as (gw, port):
         gw.token = sign_in_on(gw)
         post_and_read(gw, port)
         wait_for_last_line(gw)

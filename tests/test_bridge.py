@@ -13,7 +13,8 @@ import tty
 
 import pytest
 
-from conftest import MPY_CROSS, ROOT, wait_for
+from conftest import MPY_CROSS, ROOT, Gateway, wait_for
+from test_restore_state import wait_until_saved
 from ugate.hub.states import slugify
 
 
@@ -155,6 +156,24 @@ def test_noise_is_counted_and_dropped_while_good_lines_land(start_gateway, ptys)
     assert gw.logs().count("rejected a line") == 1
 
 
+def test_lines_that_are_not_strict_utf8_are_rejected(start_gateway, ptys):
+    """MicroPython's decode() takes these; as states they would make every
+    answer and restore_state.json unreadable as UTF-8."""
+    pty = ptys()
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "jsonl"}],
+                               "restore_state": True})
+    wait_port(gw, pty.link, "connected")
+    for bad in (b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\\ud800"):
+        pty.write(b'{"id": "k", "mode": "' + bad + b'"}\n')  # overlong, surrogate, > U+10FFFF, escaped
+    pty.write('{"id": "k", "mode": "\u00e9t\u00e9 \\ud83c\\udf1e"}\n'.encode())
+    state = wait_state(gw, "sensor.jsonl_k_mode", "\u00e9t\u00e9 \U0001F31E")
+    assert port_status(gw, pty.link)["lines_rejected"] == 4
+    json.loads(gw.get("/api/states").content.decode("utf-8"))
+    wait_until_saved(gw, "sensor.jsonl_k_mode")
+    with open(os.path.join(gw.config_dir, "restore_state.json"), encoding="utf-8") as f:
+        assert state["state"] in json.dumps(json.load(f), ensure_ascii=False)
+
+
 def test_mysensors_gateway_gets_controller_replies(start_gateway, ptys):
     pty = ptys()
     gw = serial_gateway(start_gateway, pty, "mysensors")
@@ -174,6 +193,25 @@ def test_mysensors_gateway_gets_controller_replies(start_gateway, ptys):
     pty.write(b"255;255;3;0;3;\n")
     assert pty.read_line() == "255;255;3;0;4;2"
     assert os.path.exists(os.path.join(gw.config_dir, "serial", slugify(pty.link), "mysensors.json"))
+
+
+def test_a_full_mysensors_id_pool_is_a_notification(start_gateway, ptys, tmp_path):
+    pty = ptys()
+    config_dir = tmp_path / "c"
+    state_dir = config_dir / "serial" / slugify(pty.link)
+    os.makedirs(state_dir)
+    nodes = {str(i): {"children": {}, "seen": int(time.time())} for i in range(1, 255)}
+    (state_dir / "mysensors.json").write_text(json.dumps({"nodes": nodes}))
+    gw = start_gateway(config={"serial": [{"port": pty.link, "protocol": "mysensors"}]},
+                       config_dir=config_dir)
+    wait_port(gw, pty.link, "connected")
+    pty.write(b"255;255;3;0;3;\n")
+    path = "/api/states/persistent_notification.serial_" + slugify(pty.link)
+    attrs = wait_for(lambda: gw.get(path).status_code == 200 and gw.get(path).json()["attributes"],
+                     what="the notification")
+    assert attrs["title"] == "Serial port " + pty.link
+    assert attrs["message"].startswith("no free node id: all 254 are used by nodes heard from within 30 days")
+    assert port_status(gw, pty.link)["last_rejected"] == attrs["message"]
 
 
 def test_rtl_433_and_rflink_lines_become_entities(start_gateway, ptys):
@@ -275,6 +313,33 @@ def test_unplugged_port_is_retried_and_resumes(start_gateway, ptys):
     pty.write(b'{"id": "hall", "temperature": 18.5}\n')
     wait_state(gw, "sensor.jsonl_hall_temperature", "18.5")
     assert port_status(gw, pty.link)["lines_read"] == 2
+
+
+class ServiceGateway(Gateway):
+    new_session = True
+
+
+def test_unplugging_does_not_hang_up_a_gateway_run_as_a_service(runtime, tmp_path, ptys):
+    """A process in a session of its own, without a controlling terminal
+    (a service), that opens a tty makes it its controlling terminal; the
+    hang-up when the device goes then sent SIGHUP and ended the MicroPython
+    gateway."""
+    pty = ptys()
+    gw = ServiceGateway(runtime, tmp_path / "c", {"serial": [{"port": pty.link, "protocol": "jsonl"}]})
+    gw.start()
+    try:
+        wait_port(gw, pty.link, "connected")
+        pty.write(b'{"id": "k", "temperature": 1}\n')
+        wait_state(gw, "sensor.jsonl_k_temperature", "1")
+        pty.unplug()
+        wait_port(gw, pty.link, "retrying")
+        assert gw.proc.poll() is None
+        pty.plug()
+        wait_port(gw, pty.link, "connected", timeout=30)
+        pty.write(b'{"id": "k", "temperature": 2}\n')
+        wait_state(gw, "sensor.jsonl_k_temperature", "2")
+    finally:
+        gw.stop()
 
 
 def test_missing_port_at_start_is_waited_for(start_gateway, tmp_path, ptys):

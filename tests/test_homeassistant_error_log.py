@@ -59,3 +59,20 @@ def test_log_cut_fits_a_small_heap(tmp_path):
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
     text = log_file.read_text()
     assert len(text) <= 256 * 1024 and text.endswith("t: after the cut\n")
+
+
+def test_control_characters_from_a_request_cannot_forge_log_lines(start_gateway, tmp_path):
+    """A failed login logs the path and the User-Agent: an escape sequence or
+    a CR there is written as \\xNN in the terminal's log, the log file and
+    /api/error_log, never as itself."""
+    log_file = tmp_path / "ugate.log"
+    gw = start_gateway({"log_file": str(log_file)})
+    head = (b"GET /api/states/x\x1b[2J HTTP/1.0\r\n"
+            b"User-Agent: curl\r2026-01-01T00:00:00.000 INFO ugate.app: forged\x1b]0;title\x07\xc2\x9b\r\n"
+            b"Authorization: Bearer wrong\r\n\r\n")
+    assert gw.raw(head).startswith(b"HTTP/1.0 401 ")
+    for text in (gw.logs(), log_file.read_text(encoding="utf-8"), gw.get("/api/error_log").text):
+        line = [x for x in text.split("\n") if "Requested URL" in x][0]
+        assert "'/api/states/x\\x1b[2J'" in line
+        assert "curl\\x0d2026-01-01T00:00:00.000 INFO ugate.app: forged\\x1b]0;title\\x07\\x9b" in line
+        assert not any(c in text for c in "\x1b\r\x07\x9b")

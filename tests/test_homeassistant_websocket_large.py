@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from websocket import ABNF
 
+from conftest import Gateway
 from ws_client import command, connect, recv, send
 
 COUNT = 300
@@ -93,3 +94,26 @@ def test_coalesced_batch_with_many_entities_over_aiohttp(gateway):
     states, pong = asyncio.run(talk())
     assert states["id"] == 2 and sorted(s["entity_id"] for s in states["result"]) == expected
     assert pong == {"id": 3, "type": "pong"}
+
+
+class HeapGateway(Gateway):
+    run_args = ["--heapsize", "512K"]
+
+
+def test_a_message_the_heap_has_no_room_for_closes_with_1009(tmp_path):
+    """Under the size limit (raised here) but past what a 512 KB MicroPython
+    heap can read: the reader's MemoryError went unhandled ("Task exception
+    was never retrieved"); now it closes that connection with 1009, "message
+    too big", as a bad frame would, and everyone else is served."""
+    gw = HeapGateway("micropython", tmp_path / "c", {"limits": {"max_body_bytes": 300000}}).start()
+    try:
+        observer = connect(gw)
+        ws = connect(gw)
+        send(ws, {"id": 1, "type": "fire_event", "event_type": "big", "event_data": {"x": "y" * 250000}})
+        frame = ws.recv_frame()
+        assert frame.opcode == ABNF.OPCODE_CLOSE and frame.data[:2] == (1009).to_bytes(2, "big")
+        assert command(observer, {"id": 1, "type": "ping"}) == {"id": 1, "type": "pong"}
+        assert "did not fit in memory; closing" in gw.logs()
+        assert "Traceback" not in gw.logs() and "Task exception" not in gw.logs()
+    finally:
+        gw.stop()

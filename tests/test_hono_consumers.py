@@ -124,3 +124,18 @@ def test_garbled_store_lines_cost_only_themselves(start_gateway, tmp_path):
     with Consumer(gw) as app:
         assert sorted(app.next()["id"] for _ in range(2)) == sorted([kept["id"], second["id"]])
     assert "skipped a damaged line" not in gw.logs()
+
+
+def test_settling_is_not_starved_by_the_devices_it_settles(start_gateway, tmp_path):
+    # Every connection slot is taken: the consumer's stream and devices
+    # waiting for their QoS 1 messages to be settled. The settle calls still
+    # get through (a reserved slot), so every device gets its answer.
+    gw = demo_gateway(start_gateway, tmp_path, hono_config={"settle_timeout": 20},
+                      limits={"max_connections": 3, "idle_timeout": 30})
+    with Consumer(gw) as app:
+        pending = [later(device, gw, "POST", "/telemetry", headers=QOS1) for _ in range(2)]
+        msgs = [app.next(), app.next()]
+        assert gw.raw(b"GET /api/ HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 503")  # full
+        for msg in msgs:
+            assert app.settle(msg, "accepted").status_code == 204
+        assert [p.result().status_code for p in pending] == [202, 202]

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from conftest import wait_for
 from hono_helpers import TENANT, Consumer, demo_gateway, device, hono
 from ugate.base.sha512 import pure_sha512
 
@@ -148,3 +149,16 @@ def test_bad_hono_config_names_the_key(start_gateway):
     with pytest.raises(RuntimeError) as exc:
         start_gateway(config={"hono": {"max_payload": "big"}})
     assert "key 'hono.max_payload'" in str(exc.value)
+
+
+def test_demo_on_a_running_gateway_without_hono_works_at_once(start_gateway):
+    """The README's first Hono step on a gateway started without Hono: the
+    adapter used to answer 404 until a restart."""
+    gw = start_gateway()
+    assert device(gw, "POST", "/telemetry").status_code == 404
+    assert hono(gw.config_dir, "demo").returncode == 0
+    wait_for(lambda: device(gw, "POST", "/telemetry").status_code == 503, 15, "the adapter")
+    with Consumer(gw) as app:
+        assert device(gw, "POST", "/telemetry").status_code == 202
+        assert app.next()["device_id"] == "4711"
+    assert "the Hono adapter is on" in gw.logs()

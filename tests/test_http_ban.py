@@ -230,9 +230,10 @@ def test_a_missing_or_broken_file_means_no_bans(start_gateway, tmp_path):
     assert "unable to load" not in gw.logs()
 
 
-def test_a_full_state_machine_does_not_stop_bans(start_gateway, tmp_path):
-    """With every entity slot taken (here by restored states) the login
-    notifications cannot be raised: failures still answer 401, count, ban."""
+def test_a_full_state_machine_does_not_stop_bans_or_their_notifications(start_gateway, tmp_path):
+    """With every entity slot taken (here by restored states) failures still
+    answer 401, count and ban, and the notifications are raised: they have
+    their own bound (StateMachine.max_notifications)."""
     config_dir = tmp_path / "full"
     os.makedirs(config_dir)
     states = [["sensor.s{}".format(i), "1", {}, 1, 1, 1, ["01HZZZZZZZZZZZZZZZZZZZZZZZ", None, None]]
@@ -243,8 +244,8 @@ def test_a_full_state_machine_does_not_stop_bans(start_gateway, tmp_path):
                        config_dir=config_dir)
     assert gw.get("/api/states/sensor.s4").status_code == 200
     assert [get(gw, "5.6.7.8") for _ in range(3)] == [401, 401, 403]
-    assert gw.get("/api/states/persistent_notification.http_login").status_code == 404
-    assert "cannot raise the http-login notification" in gw.logs()
+    assert gw.get("/api/states/persistent_notification.http_login").status_code == 200
+    assert gw.get("/api/states/persistent_notification.ip_ban").status_code == 200
     assert entries(ban_file(gw))[0][0] == "5.6.7.8"
 
 

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from sse_client import EventStream
+
 SECURITY = (b"Referrer-Policy: no-referrer", b"X-Content-Type-Options: nosniff",
             b"X-Frame-Options: SAMEORIGIN")
 
@@ -110,25 +112,73 @@ def test_malformed_request_lines_are_400(gateway):
     assert gateway.get("/api/").status_code == 200
 
 
-def test_more_connections_than_allowed_get_503_and_service_resumes(start_gateway):
+def closed(s, timeout=5):
+    """Whether the gateway closed the socket `s` (within `timeout` s)."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def get_api(gw):
+    return "GET /api/ HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n".format(gw.token).encode()
+
+
+def test_idle_connections_give_way_to_a_newcomer(start_gateway):
     gw = start_gateway(limits(max_connections=2, idle_timeout=60))
     time.sleep(0.5)  # the fixture's readiness probe has been closed and let go
-    idle = [socket.create_connection(("127.0.0.1", gw.port), timeout=10) for _ in range(2)]
+    idle = []
     try:
-        time.sleep(0.5)  # let the gateway accept both before the next one
-        for _ in range(3):
-            answer = gw.raw("GET /api/ HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n".format(
-                gw.token).encode())
-            assert status(answer) == 503
-            assert b"Retry-After: 1" in answer
-            assert_secure(answer)
-        for s in idle:  # the two held connections are still open, unanswered
-            s.settimeout(0.2)
-            with pytest.raises(socket.timeout):
-                s.recv(1024)
+        for _ in range(2):
+            idle.append(socket.create_connection(("127.0.0.1", gw.port), timeout=10))
+            time.sleep(0.3)  # accepted one after the other: the first is idle longest
+        answer = gw.raw(get_api(gw))
+        assert status(answer) == 200
+        assert closed(idle[0]), "the connection idle longest was not closed"
+        assert not closed(idle[1], 0.3), "a second idle connection was closed too"
     finally:
         for s in idle:
             s.close()
+
+
+def test_forty_idle_connections_do_not_keep_a_client_from_an_answer(start_gateway):
+    # A board's slots (8): an attacker holds them and keeps reconnecting.
+    gw = start_gateway(limits(max_connections=8, idle_timeout=20))
+    idle = []
+    try:
+        for _ in range(40):
+            idle.append(socket.create_connection(("127.0.0.1", gw.port), timeout=10))
+        start = time.time()
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
+            s.sendall(get_api(gw))
+            answer = s.recv(65536)
+        assert status(answer) == 200
+        assert time.time() - start < 2
+    finally:
+        for s in idle:
+            s.close()
+    wait_until_served(gw)
+
+
+def test_when_every_connection_is_busy_a_newcomer_gets_503_and_service_resumes(start_gateway):
+    gw = start_gateway(limits(max_connections=2, idle_timeout=60))
+    time.sleep(0.5)
+    # Event streams are busy for as long as they last: they are never closed for a newcomer.
+    streams = [EventStream(gw) for _ in range(2)]
+    try:
+        for stream in streams:
+            assert stream.frame() == "ping"
+        for _ in range(3):
+            answer = gw.raw(get_api(gw))
+            assert status(answer) == 503
+            assert b"Retry-After: 1" in answer
+            assert_secure(answer)
+    finally:
+        for stream in streams:
+            stream.close()
     wait_until_served(gw)
     assert gw.get("/api/").status_code == 200
 
@@ -161,3 +211,50 @@ def test_error_answers_carry_the_security_headers(gateway):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["X-Frame-Options"] == "SAMEORIGIN"
         assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_too_many_header_lines_or_too_large_a_head_is_431(gateway):
+    many = b"GET /api/ HTTP/1.0\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"\r\n"
+    answer = gateway.raw(many)
+    assert status(answer) == 431
+    assert_secure(answer)
+    # Lines each under max_header_line, the head far over any bound: refused
+    # before it is all read.
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as s:
+        s.sendall(b"GET /api/ HTTP/1.0\r\n")
+        answer = b""
+        try:
+            for _ in range(4000):
+                s.sendall(b"X-Fill: " + b"f" * 1000 + b"\r\n")
+        except OSError:
+            pass  # closed after answering
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                answer += data
+        except OSError:
+            pass
+    assert status(answer) == 431
+    assert gateway.get("/api/").status_code == 200
+
+
+def test_a_large_body_is_not_read_before_the_route_and_credentials_are_checked(start_gateway):
+    gw = start_gateway(limits(max_body_bytes=1024 * 1024, idle_timeout=30))
+    head = ("POST /api/states/sensor.big HTTP/1.0\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000000\r\n{}\r\n")
+    # The body is announced, not sent: the answers come without waiting for it.
+    for auth, path, code in (("", "/api/states/sensor.big", 401),
+                             ("Authorization: Bearer nope\r\n", "/api/states/sensor.big", 401),
+                             ("Authorization: Bearer {}\r\n".format(gw.token), "/no/such/route", 404),
+                             ("Authorization: Bearer {}\r\n".format(gw.token), "/api/", 405)):
+        start = time.time()
+        answer = gw.raw(head.format(auth).replace("/api/states/sensor.big", path).encode(), timeout=10)
+        assert status(answer) == code, answer
+        assert_secure(answer)
+        assert time.time() - start < 5
+    # A small body is read first, as before; with a token a large one is read too.
+    assert status(gw.raw(post_head(gw, 100).replace(b"Authorization", b"X-No") + body(100))) == 401
+    assert status(gw.raw(post_head(gw, 200000) + body(200000), timeout=20)) == 201
+    assert len(gw.get("/api/states/sensor.big").json()["attributes"]["fill"]) == 200000 - 42

@@ -60,7 +60,10 @@ for step in job["steps"]:
 
 def run_steps(runtime, protocol, steps, options=None, state_dir=None):
     """Results of `steps` (see DRIVER) on one runtime, one per step."""
-    job = json.dumps({"protocol": protocol, "options": options or {}, "state_dir": state_dir, "steps": steps})
+    # Not ASCII-escaped: MicroPython's json.loads keeps each half of an escaped
+    # surrogate pair as a code point of its own (ugate.base.jsoninput joins them).
+    job = json.dumps({"protocol": protocol, "options": options or {}, "state_dir": state_dir, "steps": steps},
+                     ensure_ascii=False)
     return [json.loads(line) for line in run_core(runtime, DRIVER, input=job, timeout=60).splitlines()]
 
 

@@ -1,7 +1,9 @@
 """MySensors serial gateway 2.x: readings and the controller's duties, on
 both runtimes (see test_sensors_common)."""
 import json
+import os
 
+from conftest import run_interpreter
 from test_sensors_common import feed, reading, run_steps, values
 
 SESSION = [
@@ -103,11 +105,95 @@ def test_node_ids_persist_across_a_new_parser(runtime, tmp_path):
     assert sorted(saved["nodes"]) == ["1", "2", "3", "5"]
 
 
+NO_FREE_ID = ("no free node id: all 254 are used by nodes heard from within 30 days "
+              "(MySensors.recycle_after_days)")
+ID_REQUEST = "255;255;3;0;3;"
+DAY = 86400
+
+
 def test_no_free_node_id(runtime, tmp_path):
+    """Nodes from a file without dates count as heard from at the start."""
     nodes = {str(i): {"children": {}} for i in range(1, 255)}
     (tmp_path / "mysensors.json").write_text(json.dumps({"nodes": nodes}))
-    [res] = feed(runtime, "mysensors", ["255;255;3;0;3;"], state_dir=str(tmp_path))
-    assert res == {"error": "no free node id"}
+    [res] = feed(runtime, "mysensors", [ID_REQUEST], state_dir=str(tmp_path))
+    assert res == {"error": NO_FREE_ID}
+
+
+def assigned(result):
+    return int(result["replies"][0].split(";")[-1])
+
+
+def test_ids_nobody_used_are_free_again_after_ten_minutes(runtime, tmp_path):
+    """255 id requests (noise, or a node in a loop) used to take the whole
+    pool for good, across restarts too."""
+    t = 1700000000
+    steps = [{"line": ID_REQUEST, "time": t}] * 254 + [
+        {"line": "7;0;0;0;6;Kitchen", "time": t + 5},  # node 7 uses its id
+        {"line": ID_REQUEST, "time": t + 599},
+        {"restart": True},
+        {"line": ID_REQUEST, "time": t + 600},
+        {"line": ID_REQUEST, "time": t + 600}]
+    res = run_steps(runtime, "mysensors", steps, state_dir=str(tmp_path))
+    assert [assigned(r) for r in res[:254]] == list(range(1, 255))
+    assert res[255] == {"error": NO_FREE_ID}
+    assert assigned(res[257]) == 1 and assigned(res[258]) == 2
+    saved = json.loads((tmp_path / "mysensors.json").read_text())["nodes"]
+    assert saved["7"]["seen"] == t + 5 and saved["7"]["claimed"] is None
+    assert saved["2"]["claimed"] == t + 600 and saved["2"]["seen"] is None
+
+
+def test_ids_of_nodes_silent_for_30_days_are_recycled_when_the_pool_is_full(runtime, tmp_path):
+    t = 1700000000
+    nodes = {str(i): {"children": {"0": ["TEMP", ""]}, "seen": t + i} for i in range(1, 255)}
+    (tmp_path / "mysensors.json").write_text(json.dumps({"nodes": nodes}))
+    steps = [{"line": "3;0;1;0;0;20", "time": t + 2 * DAY},  # node 3 is heard from again
+             {"line": ID_REQUEST, "time": t + 30 * DAY + 1},  # node 1 is silent for 30 days
+             {"line": ID_REQUEST, "time": t + 30 * DAY + 1},  # node 2 for a second less
+             {"line": ID_REQUEST, "time": t + 30 * DAY + 2},
+             {"line": ID_REQUEST, "time": t + 30 * DAY + 4}]  # 3 was heard later: 4
+    res = run_steps(runtime, "mysensors", steps, state_dir=str(tmp_path))
+    assert assigned(res[1]) == 1
+    assert res[2] == {"error": NO_FREE_ID}
+    assert assigned(res[3]) == 2 and assigned(res[4]) == 4
+    saved = json.loads((tmp_path / "mysensors.json").read_text())["nodes"]
+    assert saved["1"]["children"] == {} and saved["1"]["seen"] is None  # forgotten, handed out anew
+
+
+def test_presented_children_are_bounded(runtime, tmp_path):
+    steps = [{"line": "{};{};0;0;6;".format(1 + i // 200, i % 200)} for i in range(257)]
+    res = run_steps(runtime, "mysensors", steps, state_dir=str(tmp_path))
+    assert all("error" not in r for r in res[:256])
+    assert res[256] == {"error": "child 56 of node 2 not kept: 256 children are presented already "
+                                 "(MySensors.max_children)"}
+
+
+def test_full_pool_of_presented_nodes_fits_a_board_heap(tmp_path, board_tree):
+    """254 nodes that present a child and a sketch name each, then one id
+    request too many, in a 288 KB heap on the board's tree: the controller
+    file is written a node at a time (written whole it failed with a
+    MemoryError, which then escaped: the id request went unanswered and the
+    file fell behind)."""
+    code = """
+import sys
+import mp_platform
+from ugate.sources import sensors
+mp_platform.MicroPythonPlatform()  # sets the board's collection threshold
+p = sensors.create("mysensors", {}, sys.argv[-1])
+for i in range(255):
+    try:
+        r, replies = p.feed("255;255;3;0;3;")
+    except sensors.Alert as e:
+        print(i, e)
+        break
+    node = int(replies[0].split(";")[-1])
+    p.feed("%d;0;0;0;6;Thermometer in room %d" % (node, node))
+    p.feed("%d;255;3;0;11;Sketch for node %d" % (node, node))
+"""
+    r = run_interpreter("micropython", ["-c", code, str(tmp_path)], heapsize="288K",
+                        path=[os.path.join(board_tree, "lib")])
+    assert (r.returncode, r.stdout) == (0, "254 " + NO_FREE_ID + "\n"), r.stderr
+    saved = json.loads((tmp_path / "mysensors.json").read_text())["nodes"]
+    assert len(saved) == 254 and saved["254"]["sketch_name"] == "Sketch for node 254"
 
 
 def test_damaged_state_file_starts_over(runtime, tmp_path):

@@ -44,6 +44,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ws_subscribe(port, token, timeout=30):
+    """A WebSocket client of Home Assistant's API subscribed to state_changed."""
+    ws = websocket.create_connection("ws://127.0.0.1:{}/api/websocket".format(port), timeout=timeout)
+    assert json.loads(ws.recv())["type"] == "auth_required"
+    ws.send(json.dumps({"type": "auth", "access_token": token}))
+    assert json.loads(ws.recv())["type"] == "auth_ok"
+    ws.send(json.dumps({"id": 1, "type": "subscribe_events", "event_type": "state_changed"}))
+    assert json.loads(ws.recv())["success"] is True
+    return ws
+
+
 class Target:
     """A gateway process on loopback with a jsonl serial port on a pty
     (`config`: more keys of its config.json)."""
@@ -101,13 +112,7 @@ class Target:
         return data
 
     def subscriber(self):
-        ws = websocket.create_connection("ws://127.0.0.1:{}/api/websocket".format(self.port), timeout=30)
-        assert json.loads(ws.recv())["type"] == "auth_required"
-        ws.send(json.dumps({"type": "auth", "access_token": self.token}))
-        assert json.loads(ws.recv())["type"] == "auth_ok"
-        ws.send(json.dumps({"id": 1, "type": "subscribe_events", "event_type": "state_changed"}))
-        assert json.loads(ws.recv())["success"] is True
-        return ws
+        return ws_subscribe(self.port, self.token)
 
     def log(self):
         with open(self.log_path) as f:

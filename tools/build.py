@@ -11,8 +11,8 @@ build/<board>/ holds what the board's flash root receives:
     lib/ugate/...          the shared core, every module, as .mpy
     lib/microdot/...       the Microdot modules ugate imports (from the pip
                            installed package), as .mpy
-    lib/umqtt/simple.mpy   the MicroPython packages of tools/mpy_packages.py
-                           (fetched from PyPI, checked by sha256), as .mpy
+    lib/umqtt/simple.mpy,  the MicroPython packages of tools/mpy_packages.py
+    lib/mdns_client/...    (fetched from PyPI, checked by sha256), as .mpy
     lib/mp_platform.mpy    the firmware glue
     lib/board_uart.mpy
     board.json             boards/<board>.json (UART pins, heap budget)

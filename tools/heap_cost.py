@@ -77,13 +77,17 @@ MODULES = [
     ("board appliance (status, update API, clock, watchdog)", "board_appliance board_clock"),
     ("Wi-Fi join (unloaded once joined)", "board_net"),
     ("Wi-Fi setup page and Improv (no gateway: without Wi-Fi, safe mode)", "board_setup board_improv"),
+    ("mobile_app (registrations, push, the WebSocket commands)",
+     "ugate.faces.homeassistant.mobile_app ugate.faces.homeassistant.mobile_app.websocket_commands"),
+    ("mobile_app webhook (sensors, location, secretbox)", "ugate.faces.homeassistant.mobile_app.webhook"),
+    ("templates (loaded at the first render)", "ugate.faces.homeassistant.template"),
 ]
 
 #: (row, config.json) for the create_app rows.
 CONFIGS = [
     ("create_app: default config", {}),
     ("create_app: REST + one jsonl port, no WebSocket/SSE", {"serial": [{"port": "/dev/null", "protocol": "jsonl"}],
-                                           "disabled_faces": ["websocket", "stream"]}),
+                                           "disabled_faces": ["websocket", "stream", "mobile_app"]}),
     ("create_app: default config + one MQTT forwarder",
      {"forward": [{"type": "mqtt", "name": "broker", "host": "127.0.0.1"}]}),
     ("create_app: everything (serial, restore, Hono)",

@@ -44,6 +44,26 @@ PACKAGES = [
             "micropython-umqtt.simple-1.3.4.tar.gz",
             "b6a2520239e3992c63a7de9370ee9b3d9d27819a90359c521f1c0f7ccab8d12f",
             {"micropython-umqtt.simple-1.3.4/umqtt/simple.py": "umqtt/simple.py"}),
+    # micropython-mdns 1.8.0 (MIT): mDNS with DNS-SD service announcement for
+    # MicroPython, the board's zeroconf (MicroPythonPlatform.advertise).
+    Package("micropython-mdns 1.8.0",
+            "https://files.pythonhosted.org/packages/ae/02/8fd4546f40dd8d046362ed03c435592da545f9702b94f9f0e4e249650c65/"
+            "micropython_mdns-1.8.0.tar.gz",
+            "ebdae77acebebf05a409074bc365f20de4ea40f9ebb19ed76904d3f3d4728866",
+            {"micropython_mdns-1.8.0/mdns_client/" + f: "mdns_client/" + f for f in (
+                "__init__.py",
+                "client.py",
+                "constants.py",
+                "parser.py",
+                "responder.py",
+                "structs.py",
+                "util.py",
+                "service_discovery/__init__.py",
+                "service_discovery/discovery.py",
+                "service_discovery/service_monitor.py",
+                "service_discovery/service_response.py",
+                "service_discovery/txt_discovery.py",
+            )}),
 ]
 
 

@@ -10,9 +10,11 @@ Its raw REPL is the one boards speak; two differences: a soft reset ends the
 process (use mpremote's `resume`, deploy.py --resume) and there is no
 machine.reset (deploy.py --no-reset). sys.path is a board's: '', .frozen, lib.
 """
+import argparse
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -72,12 +74,14 @@ class PtyBoard:
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: ptyboard.py DIR", file=sys.stderr)
-        return 2
-    os.makedirs(argv[0], exist_ok=True)
-    with PtyBoard(argv[0]) as board:
+    p = argparse.ArgumentParser(prog="ptyboard.py", description="Run the MicroPython unix port as "
+                                "a board: print the serial device of its REPL, serve until killed.")
+    p.add_argument("dir", metavar="DIR", help="the board's flash (made if missing)")
+    args = p.parse_args(argv)
+    os.makedirs(args.dir, exist_ok=True)
+    # SIGTERM unwinds like Ctrl-C, so the board (MicroPython) ends with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with PtyBoard(args.dir) as board:
         print(board.device, flush=True)
         try:
             return board.proc.wait()

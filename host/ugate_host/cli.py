@@ -7,13 +7,16 @@
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate secret set|list|remove [NAME] --config-dir DIR
     ugate ota --host HOST[:PORT] --board NAME [--token TOKEN] [--https] [--no-wait]
+    ugate mobile list|remove [PHONE] --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
 import argparse
 import os
 import shutil
+import signal
 import sys
 
+from ugate import VERSION
 from ugate import config as config_mod
 from ugate.hub.tokens import TokenError, TokenStore
 from ugate_host import hono_cli, user_cli
@@ -38,6 +41,14 @@ def micropython_path():
 def find_micropython():
     exe = os.path.join(os.path.dirname(sys.executable), "micropython")
     return exe if os.path.exists(exe) else shutil.which("micropython")
+
+
+def has_controlling_terminal():
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY))
+        return True
+    except OSError:
+        return False
 
 
 def cmd_run(args):
@@ -70,6 +81,13 @@ def cmd_run(args):
         # MicroPython has no chmod: the files it creates (auth.json on first
         # start among them) are owner-only by the umask instead.
         os.umask(0o077)
+        if not has_controlling_terminal():
+            # A service (a session of its own, no terminal) that opens a tty
+            # makes it its controlling terminal, and the device's hang-up
+            # (unplugged, a pty closed) then sends SIGHUP, which ends
+            # MicroPython: it can neither open with O_NOCTTY nor catch
+            # signals. Ignored here, which execve keeps; the port is retried.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         sys.stdout.flush()
         os.execve(exe, argv, env)
     from ugate import app
@@ -78,7 +96,10 @@ def cmd_run(args):
 
 
 def cmd_token(args):
-    os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+    if args.action == "create":
+        os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
+    elif not os.path.isdir(args.config_dir):  # a typo must not make a directory
+        raise TokenError("no config directory {}".format(args.config_dir))
     tokens = TokenStore(args.config_dir)
     if args.action == "create":
         print(tokens.create(args.name))
@@ -93,7 +114,7 @@ def cmd_secret(args):
     """DIR/secrets.json: the passwords and tokens config.json names as
     {"file": "<name>"}; values come from stdin or a prompt, never from the
     command line, and the file is owner-only."""
-    from ugate.base import store
+    from ugate.base import lockfile, store
     path = store.join(args.config_dir, config_mod.SECRETS)
     secrets = store.read_json(path, {}) if os.path.exists(args.config_dir) else {}
     if args.action == "list":
@@ -101,12 +122,36 @@ def cmd_secret(args):
             print(name)
         return
     if args.action == "remove":
-        if secrets.pop(args.name, None) is None:
-            raise ValueError("no secret named '{}'".format(args.name))
+        def change(secrets):
+            if secrets.pop(args.name, None) is None:
+                raise ValueError("no secret named '{}'".format(args.name))
     else:
         os.makedirs(args.config_dir, mode=0o700, exist_ok=True)
-        secrets[args.name] = hono_cli.read_password()
-    store.write_json(path, secrets, private=True)
+        value = hono_cli.read_password()  # before the lock: a prompt may take a while
+
+        def change(secrets):
+            secrets[args.name] = value
+    lockfile.update_json(path, change, private=True)  # one writer at a time
+
+
+def cmd_mobile(args):
+    """DIR/mobile_app.json: the registered phones. A running gateway notices
+    a removal within seconds (its webhook then answers 410)."""
+    from ugate.faces.homeassistant.mobile_app.registrations import Registrations
+    if not os.path.exists(args.config_dir):
+        raise ValueError("no config directory {}".format(args.config_dir))
+    registrations = Registrations(args.config_dir)
+    if args.action == "list":
+        for reg in registrations.all():
+            print("\t".join([reg["entry_id"], reg["device_name"], "{} {}".format(
+                reg["app_name"], reg["app_version"]), reg["created_at"],
+                "encrypted" if reg["supports_encryption"] else "plain",
+                "{} sensors".format(len(reg["sensors"]))]))
+        return
+    reg = registrations.find(args.phone)
+    if reg is None:
+        raise ValueError("no phone with the id or name '{}'".format(args.phone))
+    registrations.remove(reg["webhook_id"])
 
 
 def cmd_ota(args):
@@ -128,6 +173,7 @@ def cmd_simulate(args):
 def parser():
     p = argparse.ArgumentParser(prog="ugate", description="ugate edge gateway: bridges serial and radio "
                                 "sensors into Home Assistant and Eclipse Hono HTTP APIs.")
+    p.add_argument("--version", action="version", version="ugate " + VERSION)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="start the gateway", description="Start the gateway. Logs go to "
@@ -183,6 +229,17 @@ def parser():
     upd.add_argument("--https", action="store_true", help="the board serves HTTPS (its certificate is not checked)")
     upd.add_argument("--no-wait", action="store_true", help="do not wait for the board to keep or roll back the update")
     upd.set_defaults(func=cmd_ota)
+    mobile = sub.add_parser("mobile", help="list or remove the phones registered through mobile_app",
+                            description="The phones registered with the gateway's mobile_app API "
+                            "(DIR/mobile_app.json). A removed phone's webhook answers 410, so its "
+                            "app registers again.")
+    msub = mobile.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mlist = msub.add_parser("list", help="id, name, app, registration time, encryption, sensors")
+    mremove = msub.add_parser("remove", help="remove a phone, its entities and its notify service")
+    mremove.add_argument("phone", help="its id (from list) or its device name")
+    for sp in (mlist, mremove):
+        sp.add_argument("--config-dir", required=True, help="the gateway's config directory")
+    mobile.set_defaults(func=cmd_mobile)
 
     sim = sub.add_parser("simulate", help="play a sensor gateway's traffic on a pseudo terminal",
                          description="Create a pseudo terminal, print its device path (use it as a serial "

@@ -63,8 +63,9 @@ def run(args):
         reg.set_tenant("DEFAULT_TENANT")
         for device, auth_id, password, via in DEMO:
             reg.set_device("DEFAULT_TENANT", device, via=via or None)
-            if auth_id and reg.credential("DEFAULT_TENANT", auth_id) is None:
-                reg.add_secret("DEFAULT_TENANT", device, auth_id, passwords.make_secret(password))
+            if auth_id:
+                reg.add_secret("DEFAULT_TENANT", device, auth_id, passwords.make_secret(password),
+                               only_new=True)
 
 
 def add_parser(sub):

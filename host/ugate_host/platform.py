@@ -1,6 +1,7 @@
 """The host platform (CPython on a Raspberry Pi or a desktop)."""
 import asyncio
 import signal
+import socket
 import ssl
 
 import serial_asyncio_fast
@@ -57,6 +58,35 @@ class HostPlatform:
     def parts(self, hub):
         """Parts of the platform's own, set up like the faces: none here."""
         return []
+
+    def lan_address(self):
+        """The IPv4 address phones reach this machine at: the one its route to
+        the mDNS group leaves from (connecting a UDP socket sends nothing)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.connect(("224.0.0.251", 5353))
+                return s.getsockname()[0]
+            except OSError:
+                return None
+
+    async def advertise(self, service):
+        """Announce `service` (ugate.faces.homeassistant.zeroconf.Service) with
+        python-zeroconf until the gateway stops, as Home Assistant does: the
+        host name is the instance id, a taken instance name gets a suffix."""
+        from zeroconf import InterfaceChoice, IPVersion
+        from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+        address = service.address or self.lan_address()
+        info = AsyncServiceInfo(service.type, "{}.{}".format(service.name, service.type),
+                                port=service.port, properties=service.properties,
+                                server="{}.local.".format(service.properties["uuid"]),
+                                parsed_addresses=[address] if address else None)
+        zc = AsyncZeroconf(interfaces=[service.address] if service.address else InterfaceChoice.All,
+                           ip_version=IPVersion.V4Only)
+        try:
+            await zc.async_register_service(info, allow_name_change=True)
+            await asyncio.Event().wait()  # until the gateway stops
+        finally:
+            await zc.async_close()  # says goodbye for the registered service
 
     def on_stop_signal(self, stop):
         loop = asyncio.get_running_loop()

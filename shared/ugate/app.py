@@ -9,8 +9,11 @@ it is on.
 import asyncio
 import sys
 
+from ugate import HONO_REGISTRY
 from ugate.base import compat, log, store
 from ugate.base.backoff import Backoff
+from ugate.base.validation import ConfigError
+from ugate.http.auth import body_gate
 from ugate.http.ban import IpBan
 from ugate.http.cors import Cors
 from ugate.http.forwarded import Forwarded
@@ -46,6 +49,14 @@ def _hono(hub):
     return hub.config["hono"] is not None
 
 
+def _zeroconf(hub):
+    # Unset: announced unless the gateway listens on loopback only, where
+    # no phone can reach it (the tests, `make run`).
+    setting = hub.config["zeroconf"]
+    host = hub.config["server_host"]
+    return setting if setting is not None else not (host.startswith("127.") or host == "::1")
+
+
 def _forward(hub):
     return bool(hub.config["forward"])
 
@@ -78,6 +89,8 @@ FACES = (
     ("ugate.faces.homeassistant.status", _always),
     ("ugate.faces.homeassistant.websocket", _face_enabled("websocket")),
     ("ugate.faces.homeassistant.auth", _face_enabled("auth")),
+    ("ugate.faces.homeassistant.mobile_app", _face_enabled("mobile_app")),
+    ("ugate.faces.homeassistant.zeroconf", _zeroconf),
     ("ugate.faces.hono", _hono),
     ("ugate.faces.forward", _forward),
 )
@@ -130,6 +143,7 @@ def create_app(hub):
     ban.max_bans = limits["max_bans"]
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
+    app.default_body_gate = body_gate(hub.auth)  # large bodies only with a token
     app.cors = Cors(hub.config["cors_allowed_origins"])
     app.layers = layers(hub, ban, app.cors)
     for part in hub_parts:
@@ -137,7 +151,29 @@ def create_app(hub):
     for part in sources + faces + hub.platform.parts(hub):
         part.setup(app, hub)
     lower_limits(hub.platform.class_limits)  # also in the modules the setups imported
+    if not _hono(hub):
+        hub.background.append(lambda hub: hono_when_registered(app, hub))
     return app
+
+
+#: Seconds between two looks for a Hono registry in a gateway without Hono.
+REGISTRY_POLL = 2
+
+
+async def hono_when_registered(app, hub):
+    """Turn Hono on in a gateway started without it as soon as `ugate hono`
+    writes the registry: registry changes apply at once, the first one too.
+    The config is read again for the adapter's options (its schema is not
+    kept loaded)."""
+    path = store.join(hub.config_dir, HONO_REGISTRY)
+    while not store.exists(path):
+        await asyncio.sleep(REGISTRY_POLL)
+    hub.config["hono"] = load_config(hub.config_dir)["hono"]
+    for name, used in SOURCES + FACES:
+        if used is _hono:
+            _used(((name, used),), hub)[0].setup(app, hub)
+    lower_limits(hub.platform.class_limits)
+    _log.info("{} appeared: the Hono adapter is on".format(path))
 
 
 def url(conf):
@@ -163,16 +199,28 @@ async def supervised(start, hub, retry_max=60):
         await backoff.wait()
 
 
-async def serve(hub, app):
+def ssl_context(hub):
+    """The TLS context of the config, None for plain HTTP; ConfigError
+    names the file that cannot be used."""
     conf = hub.config
-    ssl = None
-    if conf["ssl_certificate"]:
-        ssl = hub.platform.ssl_context(conf["ssl_certificate"], conf["ssl_key"])
+    if not conf["ssl_certificate"]:
+        return None
+    for key in ("ssl_certificate", "ssl_key"):
+        if not store.exists(conf[key]):
+            raise ConfigError("cannot load {} {}: no such file".format(key, conf[key]))
+    return hub.platform.ssl_context(conf["ssl_certificate"], conf["ssl_key"])
+
+
+async def serve(hub, app, ssl=None):
+    conf = hub.config
     tasks = [asyncio.create_task(supervised(start, hub)) for start in hub.background]
     hub.platform.on_stop_signal(app.shutdown)
     _log.info("listening on {} ({})".format(url(conf), hub.platform.name))
     try:
         await app.start_server(conf["server_host"], conf["server_port"], ssl=ssl)
+    except OSError as exc:  # the address is in use, or not this host's
+        raise ConfigError("cannot listen on {}:{}: {}".format(
+            conf["server_host"], conf["server_port"], exc))
     finally:
         for task in tasks:
             task.cancel()
@@ -192,22 +240,31 @@ def load_config(config_dir, overrides=None):
 
 def run(config_dir, overrides, platform):
     """Load the config (ConfigError goes to the caller), print the URL and,
-    on first start, an owner token, then serve until stopped."""
+    on first start, an owner token, then serve until stopped. A config
+    directory that does not exist yet (a board deployed without a config)
+    is made: the gateway starts with the defaults."""
+    if not store.exists(config_dir):
+        store.makedirs(config_dir)
     conf = load_config(config_dir, overrides)
     log.configure(conf["log_level"], conf["log_file"])
     hub = Hub(conf, config_dir, platform)
     app = create_app(hub)
+    ssl = ssl_context(hub)  # before a first token is printed: a bad file stops the start
     print("ugate {} on {}".format(hub.version, url(conf)))
+    if not store.exists(store.join(config_dir, "config.json")):
+        print("No {}: running with the defaults.".format(store.join(config_dir, "config.json")))
     if hub.tokens.is_empty():
         # Printed once, on the console only (never logged): the owner needs
         # one token to reach the API at all.
         token = hub.tokens.create("owner")
-        print("Owner long-lived access token (shown once, stored hashed):")
+        print("\nOwner long-lived access token, shown once (only its hash is stored). Copy it now:")
         print(token)
+        print("Lost it? Make another: ugate token create --config-dir {} --name NAME "
+              "(make token in a checkout)\n".format(config_dir))
     if "auth" not in conf["disabled_faces"] and not hub.auth.onboarded():
         print("No user can sign in with a password yet: create the owner with "
               "`ugate user create NAME --config-dir {}`.".format(config_dir))
     try:
-        asyncio.run(serve(hub, app))
+        asyncio.run(serve(hub, app, ssl))
     except KeyboardInterrupt:
         pass  # serve() has stopped the hub on its way out

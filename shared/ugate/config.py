@@ -64,8 +64,14 @@ def serial_port(value, where):
     out["options"] = options
     from ugate.sources import sensors  # imported here: most configs have no serial ports
     try:
-        sensors.create(out["protocol"], options)  # the parser checks its own options
+        protocol = sensors.protocol_class(out["protocol"])
+        for key in options:
+            if key not in protocol.option_names:
+                raise Invalid(where + "." + key, EXTRA)
+        protocol(options)  # the parser checks its own options
     except ValueError as exc:
+        if isinstance(exc, Invalid):
+            raise
         raise ConfigError("key '{}': {}".format(where, exc))
     return out
 
@@ -260,6 +266,10 @@ SCHEMA = {
     "elevation": (integer(), 0),
     "unit_system": (one_of("metric", "us_customary"), "metric"),
     "time_zone": (string, "UTC"),
+    "internal_url": (optional(http_url), None),
+    "external_url": (optional(http_url), None),
+    # Announce the gateway by mDNS (zeroconf); None: unless it listens on loopback only.
+    "zeroconf": (optional(boolean), None),
     # ugate's own keys.
     "restore_state": (boolean, False),
     "log_level": (one_of("debug", "info", "warning", "error"), "info"),
@@ -273,7 +283,7 @@ SCHEMA = {
     # Systems the gateway delivers into: Home Assistant, Hono, MQTT brokers.
     "forward": (forwarders, []),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
-    "disabled_faces": (list_of(one_of("websocket", "stream", "auth")), []),
+    "disabled_faces": (list_of(one_of("websocket", "stream", "auth", "mobile_app")), []),
     "board": (section(BOARD), {}),
 }
 
@@ -313,18 +323,27 @@ def load(config_dir, overrides=None):
         data = json.loads(text)
     except ValueError as exc:
         raise ConfigError("{}: not valid JSON ({})".format(path, exc))
-    if isinstance(data, dict) and overrides:
-        for key in overrides:
-            if overrides[key] is not None:
-                data[key] = overrides[key]
     try:
-        conf = validate(data)
+        conf = validate(data)  # the file alone: an error in it is the file's
     except ConfigError as exc:
         raise ConfigError("{}: {}".format(path, exc))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            try:
+                conf[key] = SCHEMA[key][0](value, key)
+            except Invalid as exc:
+                raise ConfigError("{}: {}, got {}".format(OPTIONS.get(key, key), exc.problem,
+                                                          json.dumps(value)))
+    if conf["log_file"] and not conf["log_file"].startswith("/"):
+        conf["log_file"] = store.join(config_dir, conf["log_file"])
     if conf["hono"] is None and store.exists(store.join(config_dir, HONO_REGISTRY)):
         conf["hono"] = keys({}, HONO, "hono.")  # on for the registry alone: the defaults
     _resolve_secrets(conf, config_dir)
     return conf
+
+
+#: The command-line options that override keys, as their errors name them.
+OPTIONS = {"server_host": "--host", "server_port": "--port"}
 
 
 SECRETS = "secrets.json"

@@ -4,6 +4,7 @@ Everything else in the core imports what it needs from here instead of asking
 which interpreter it runs on.
 """
 import binascii
+import gc
 import hashlib
 import os
 import sys
@@ -34,6 +35,20 @@ except AttributeError:  # CPython
         return a - b
 
 
+def heap_nearly_full(share):
+    """Whether less than 1/`share` of MicroPython's heap is free, after a
+    collection when it looks so (garbage counts as used until then); always
+    False on CPython, which has no fixed heap."""
+    mem_free = getattr(gc, "mem_free", None)
+    if mem_free is None:
+        return False
+    total = mem_free() + gc.mem_alloc()
+    if mem_free() * share >= total:
+        return False
+    gc.collect()
+    return mem_free() * share < total
+
+
 def digits(text):
     """Only ASCII digits, at least one: str.isdigit() and int() also take
     other scripts' digits on CPython ('١'), and int() takes '1_0' and ' 5'."""
@@ -45,6 +60,29 @@ def integer(text):
     None: int() alone also takes '1_0' and ' 5' and, on CPython only, other
     scripts' digits."""
     return int(text) if digits(text[1:] if text[:1] in ("+", "-") else text) else None
+
+
+def _lenient_utf8():
+    try:
+        b"\xc0\xaf".decode()  # an overlong '/'
+        return True
+    except UnicodeError:
+        return False
+
+
+#: Whether bytes.decode() here takes what UTF-8 forbids: MicroPython's takes
+#: overlong forms, surrogates (ED A0 80) and code points past U+10FFFF.
+LENIENT_UTF8 = _lenient_utf8()
+
+def decode(data):
+    """`data` (bytes) as text, strict UTF-8 on both runtimes; UnicodeError
+    (a ValueError) otherwise. What MicroPython would let through becomes
+    text that clients and files cannot read as UTF-8 any more."""
+    text = data.decode()
+    if LENIENT_UTF8 and len(text) != len(data):  # some bytes are not ASCII
+        from ugate.base import utf8  # imported here: only MicroPython needs it
+        utf8.check(data)
+    return text
 
 
 def now_us():

@@ -26,34 +26,19 @@ def pieces(value, encode=json.dumps):
 
 
 def array(items, encode=json.dumps):
-    """The JSON text of a list, as one chunk per item (with its separator),
-    a Streamed item as its pieces; `items` may be a generator, so each is
-    built only when written."""
+    """The JSON text of a list, as pieces: each item's (a Streamed item's
+    pieces) and the separators, never joined here (an item's text may be
+    kept, e.g. a state's, and is handed out as it is); `items` may be a
+    generator, so each is built only when written."""
     sep = "["
     for item in items:
+        yield sep
         if isinstance(item, Streamed):
-            yield sep
             yield from item
         else:
-            yield sep + encode(item)
+            yield encode(item)
         sep = ","
     yield "[]" if sep == "[" else "]"
-
-
-def gathered(chunks, size=1024):
-    """The same text in pieces of about `size` characters: one write per
-    state would cost a system call (and on CPython a drain) each, a larger
-    piece a block a board's fragmented heap may not have (2 KB pieces made
-    GET /api/states fail with MemoryError at a heap where 1 KB ones pass)."""
-    parts, length = [], 0
-    for chunk in chunks:
-        parts.append(chunk)
-        length += len(chunk)
-        if length >= size:
-            yield "".join(parts)
-            parts, length = [], 0
-    if parts:
-        yield "".join(parts)
 
 
 def members(pairs, encode=json.dumps):

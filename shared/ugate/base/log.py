@@ -1,6 +1,8 @@
 """A tiny logger with the same output on both runtimes (MicroPython has no
 `logging`). Lines go to stderr and, when configured, to a bounded log file that
-`/api/error_log` serves."""
+`/api/error_log` serves. Messages carry what clients sent (paths, user
+agents, keys), so control characters are written as `\\xNN`: a CR or an
+escape sequence must not forge a log line or drive the terminal."""
 import os
 import sys
 
@@ -21,7 +23,8 @@ class Log:
     def _write(self, level, label, msg):
         if level < Log.level:
             return
-        line = "{} {} {}: {}\n".format(dates.iso(compat.now_us())[:23], label, self.name, msg)
+        line = "{} {} {}: {}\n".format(dates.iso(compat.now_us())[:23], label, self.name,
+                                       printable(msg))
         try:
             sys.stderr.write(line)
         except Exception:  # a closed stderr must not stop the gateway
@@ -40,6 +43,18 @@ class Log:
 
     def error(self, msg):
         self._write(40, "ERROR", msg)
+
+
+def _control(ch):
+    return ch < " " or "\x7f" <= ch <= "\x9f"
+
+
+def printable(text):
+    """`text` with its control characters (C0, DEL, C1) as `\\xNN`."""
+    for ch in text:
+        if _control(ch):
+            return "".join("\\x{:02x}".format(ord(c)) if _control(c) else c for c in text)
+    return text
 
 
 def _append(path, line, limit):

@@ -1,6 +1,7 @@
 """Files that survive a power cut: whole-file writes go to a temporary file
 that is renamed over the old one, so a reader sees the old or the new file,
-never half of one."""
+never half of one. (Files that several processes change are changed with
+`ugate.base.lockfile`.)"""
 import json
 import os
 
@@ -65,12 +66,14 @@ def write_atomic(path, text, private=False):
 
 def read_json(path, default=None):
     """The parsed file, or `default` when it does not exist. Invalid JSON
-    raises ValueError."""
+    raises ValueError. Parsed from the stream: the file's text is never
+    held whole (MicroPython's json.load reads as it parses)."""
     try:
-        text = read_text(path)
+        f = open(path)
     except OSError:
         return default
-    return json.loads(text)
+    with f:
+        return json.load(f)
 
 
 def write_json(path, obj, private=False):

@@ -47,7 +47,13 @@ class WatchedFile:
                     self._bad_edit(exc)
         return self._content
 
-    def write(self, content):
-        store.write_json(self.path, content, private=True)
-        self._content = content
-        self._signature = store.signature(self.path)
+    def update(self, change):
+        """Change the file as one step among all its writers (other
+        processes too, `lockfile.update_json`): `change(content)` changes the
+        content read now, under the file's lock, in place; returns what
+        `change` returned. Errors go to the caller, and the file is left
+        as it was."""
+        from ugate.base import lockfile  # imported here: reading needs no lock
+        result = lockfile.update_json(self.path, change, self._read, private=True)
+        self.read()
+        return result

@@ -8,11 +8,9 @@ Kafka; a gateway offers the same three things over HTTP:
                                                    body and Content-Type = the command;
                                                    with timeout: wait for the device's response
 """
-import json
-
 from microdot import Response
 
-from ugate.base import compat
+from ugate.base import compat, jsoninput
 from ugate.http import url
 from ugate.http.auth import requires_auth, watch_revocation
 from ugate.http.responses import json_error
@@ -60,6 +58,14 @@ def setup(app, hub):
     messages = hub.open_messages()
     longest = hub.config["hono"]["command_timeout"]
 
+    def settles(request):
+        return request.method == "POST" and request.path.startswith("/api/hono/") and (
+            "/messages/" in request.path)
+
+    # Devices waiting for their messages to be settled may hold every other
+    # connection slot: settle calls have one of their own.
+    app.reserved.append(settles)
+
     @app.get("/api/hono/<tenant>/messages")
     @auth
     async def consume(request, tenant):
@@ -74,8 +80,8 @@ def setup(app, hub):
     @auth
     async def settle(request, tenant, msg_id):
         try:
-            outcome = json.loads(request.body.decode()).get("outcome")
-        except (ValueError, UnicodeError, AttributeError):
+            outcome = jsoninput.loads(request.body).get("outcome")
+        except (ValueError, AttributeError):
             outcome = None
         if outcome not in OUTCOMES:
             return json_error(400, "expected {\"outcome\": \"accepted\", \"rejected\" or \"released\"}")

@@ -19,6 +19,16 @@ def unauthorized(request):
     return error_response(401)
 
 
+def body_gate(auth):
+    """The server's check before it reads a large body (`Server.body_gates`):
+    401 unless the request carries a valid token, as the route would answer."""
+    async def gate(request):
+        if auth.validate(bearer_token(request)) is None:
+            return unauthorized(request)
+        return None
+    return gate
+
+
 def requires_auth(auth):
     """Decorator factory: the route runs with `request.g.user` set (the
     user of a long-lived or an access token, checked by `auth`, the hub's

@@ -133,4 +133,9 @@ class EventStreamBody:
 
 def frame(data):
     """One `data:` frame of JSON."""
-    return "data: {}\n\n".format(json.dumps(data)).encode()
+    return frame_text(json.dumps(data))
+
+
+def frame_text(text):
+    """One `data:` frame of JSON text."""
+    return "data: {}\n\n".format(text).encode()

@@ -1,5 +1,6 @@
 """URL path segments: as clients send them (Microdot hands out the raw path),
 and as the gateway sends them when it is the client."""
+from ugate.base import compat
 
 _HEX = "0123456789abcdefABCDEF"
 
@@ -18,7 +19,7 @@ def unquote(text):
         out.append(int(code, 16))
         out.extend(part[2:].encode())
     try:
-        return bytes(out).decode()
+        return compat.decode(bytes(out))
     except UnicodeError:
         raise ValueError("not UTF-8")
 

@@ -21,10 +21,22 @@ class MessageStream(WebSocket):
     #: A text sent as pieces (`send_text`) goes out in frames of about this
     #: size: a message larger than that is fragmented, never built whole.
     frame_bytes = 2048
+    #: Bytes asked of the socket at a time while reading a payload.
+    read_bytes = 4096
+
+    #: Frames up to this size go out with their header in one write.
+    joined_bytes = 1024
 
     def __init__(self, request):
         super().__init__(request)
         self._sending = asyncio.Lock()
+
+    async def handshake(self):
+        # One write, not Microdot's four.
+        accept = self._handshake_response()
+        await self.request.sock[1].awrite(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
 
     async def send(self, data, opcode=None):
         # Header and payload go out separately: no third copy of a large
@@ -64,8 +76,10 @@ class MessageStream(WebSocket):
             header = bytes((first, 127)) + n.to_bytes(8, "big")
         writer = self.request.sock[1]
         async with self._sending:
-            await writer.awrite(header)
-            if n:
+            if n <= self.joined_bytes:
+                await writer.awrite(header + data)
+            else:
+                await writer.awrite(header)
                 await writer.awrite(data)
 
     async def close(self, code=1000):
@@ -119,11 +133,35 @@ class MessageStream(WebSocket):
         if length > max(room, 125):  # control frames carry at most 125 bytes
             raise WebSocketError("message too large")
         mask = await read(4) if header[1] & 0x80 else None
-        payload = await read(length) if length else b""
+        payload = await self._payload(length) if length else b""
         if mask:
-            payload = bytearray(payload)
             unmask(payload, mask)
         return header[0] & 0x80, header[0] & 0x0F, payload
+
+    async def _payload(self, length):
+        """The next `length` bytes, read into one buffer made first (no
+        second copy to unmask). When the heap has no room for it nothing of
+        the payload has been read yet: it is read and dropped, then
+        MemoryError raised, so the close that follows reaches the client
+        (closing with unread data would reset the connection)."""
+        reader = self.request.sock[0]
+        try:
+            buf = bytearray(length)
+        except MemoryError:
+            while length > 0:
+                chunk = await reader.read(min(length, self.read_bytes))
+                if not chunk:
+                    break
+                length -= len(chunk)
+            raise
+        done = 0
+        while done < length:
+            chunk = await reader.read(min(length - done, self.read_bytes))
+            if not chunk:
+                raise EOFError("the socket ended inside a frame")
+            buf[done:done + len(chunk)] = chunk
+            done += len(chunk)
+        return buf
 
 
 #: Bytes unmasked per step (a multiple of 4).

@@ -28,6 +28,8 @@ class Hub:
         self.ha_version = HA_VERSION
         self.bus = Bus()
         self.states = StateMachine(self.bus)
+        self.states.on_refused = self._entity_refused
+        self._refused_at = None
         self.services = Services(self.bus)
         self.tokens = TokenStore(config_dir)
         #: Checks bearer tokens; users, refresh tokens, revocations.
@@ -49,6 +51,9 @@ class Hub:
         self.ports = []
         #: Forwarders (objects with `status()`), for theirs.
         self.forwarders = []
+        #: Parts that keep device and entity registry entries of their own (the
+        #: phones of mobile_app): objects with `devices()` and `entities()`.
+        self.registries = []
         self._instance_id = None
 
     @property
@@ -84,6 +89,23 @@ class Hub:
                 callback()
             except Exception as exc:
                 _log.error("stop hook failed: {!r}".format(exc))
+
+    #: Milliseconds between two updates of the notification about refused
+    #: entities (a flood of new devices refuses one a line).
+    refused_notice_ms = 60000
+
+    def _entity_refused(self, entity_id, reason):
+        """Tell the owner that new entities are being refused, and why."""
+        now = compat.ticks_ms()
+        if self._refused_at is not None and \
+                compat.ticks_diff(now, self._refused_at) < self.refused_notice_ms:
+            return
+        self._refused_at = now
+        _log.warning("new entity {} refused: {}".format(entity_id, reason))
+        self.notify("entity_limit", "New entities refused",
+                    "{} and other new entities were not created: {} Entities that exist keep "
+                    "updating; remove ones no longer needed (DELETE /api/states/<entity_id>)."
+                    .format(entity_id, reason))
 
     def notify(self, notification_id, title, message, context=None):
         """A persistent notification, exposed as the state

@@ -5,6 +5,8 @@ Listeners are plain callables run inline, so they must not block: network
 consumers put what they hear in a `BoundedQueue` and send it from their own
 task.
 """
+import json
+
 from ugate.base import compat, dates, log
 
 _log = log.get("bus")
@@ -24,17 +26,29 @@ class Context:
 
 
 class Event:
-    def __init__(self, event_type, data, origin, context, time_fired):
+    def __init__(self, event_type, data, origin, context, time_fired, data_json=None):
         self.event_type = event_type
         self.data = data
         self.origin = origin
         self.context = context
         self.time_fired = time_fired
+        self._data_json = data_json
+        self._json = None
 
     def as_dict(self):
         return compat.OrderedDict([
             ("event_type", self.event_type), ("data", self.data), ("origin", self.origin),
             ("time_fired", dates.iso(self.time_fired)), ("context", self.context.as_dict())])
+
+    def json(self):
+        """`as_dict()` as JSON text, built once for all who send it."""
+        if self._json is None:
+            data = self._data_json() if self._data_json else json.dumps(self.data)
+            self._json = '{{"event_type": {}, "data": {}, "origin": {}, "time_fired": {}, "context": {}}}'.format(
+                json.dumps(self.event_type), data, json.dumps(self.origin),
+                json.dumps(dates.iso(self.time_fired)), json.dumps(self.context.as_dict()))
+            self._data_json = None
+        return self._json
 
 
 class Bus:
@@ -57,9 +71,12 @@ class Bus:
     def listener_counts(self):
         return {k: len(v) for k, v in self._listeners.items()}
 
-    def fire(self, event_type, data=None, origin="LOCAL", context=None, time_fired=None):
+    def fire(self, event_type, data=None, origin="LOCAL", context=None, time_fired=None,
+             data_json=None):
+        """`data_json`: a function that returns `data` as JSON text, when the
+        caller has it cheaper than json.dumps."""
         event = Event(event_type, data if data is not None else {}, origin,
-                      context or Context(), time_fired or compat.now_us())
+                      context or Context(), time_fired or compat.now_us(), data_json)
         for key in (event_type, MATCH_ALL):
             for callback in tuple(self._listeners.get(key, ())):
                 try:

@@ -81,7 +81,7 @@ class Message:
         d["orig_address"] = self.orig_address
         d["application-properties"] = self.properties
         try:
-            d["payload"] = self.payload.decode()
+            d["payload"] = compat.decode(self.payload)
         except UnicodeError:
             d["payload_base64"] = compat.b64encode(self.payload).decode()
         return d

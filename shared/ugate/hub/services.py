@@ -56,6 +56,10 @@ class Services:
         self._services[(domain, name)] = Service(domain, name, handler, description, fields,
                                                  supports_response)
 
+    def unregister(self, domain, name):
+        """Take a service away (a phone that was removed)."""
+        self._services.pop((domain, name), None)
+
     def get(self, domain, name):
         service = self._services.get((domain, name))
         if service is None:

@@ -4,6 +4,8 @@
 `last_updated` when the state or the attributes change, `last_reported` on
 every write. Only a change fires `state_changed`.
 """
+import json
+
 from ugate.base import compat, dates
 from ugate.hub.bus import Context
 
@@ -70,6 +72,8 @@ class State:
         self.last_updated = last_updated
         self.last_reported = last_reported
         self.context = context
+        #: The JSON of `as_dict()` while the state machine keeps it (`StateMachine.json`).
+        self.json_text = None
 
     @property
     def domain(self):
@@ -90,20 +94,163 @@ def _change(entity_id, old, new):
                                 ("new_state", new.as_dict() if new else None)])
 
 
+#: The domain of notifications, which have their own bound.
+NOTIFICATION_DOMAIN = "persistent_notification"
+#: Tables the states are spread over (by hash): on a board a single table of
+#: a few hundred entities is a block of several KB, which a fragmented heap
+#: may not have when the table grows; these grow a little at a time.
+SHARDS = 16
+
+
+def _entity_id(state):
+    return state.entity_id
+
+
+def _merged(runs):
+    """The states of the sorted lists `runs`, in entity id order."""
+    heads = [0] * len(runs)
+    while True:
+        best = None
+        for i, run in enumerate(runs):
+            if heads[i] < len(run) and (
+                    best is None or run[heads[i]].entity_id < runs[best][heads[best]].entity_id):
+                best = i
+        if best is None:
+            return
+        yield runs[best][heads[best]]
+        heads[best] += 1
+
+
 class StateMachine:
-    #: Entities kept at most; a new entity past this is refused. The app sets
-    #: it from `limits.max_entities` (lower on boards).
+    #: Entities kept at most (notifications aside); a new entity past this is
+    #: refused. The app sets it from `limits.max_entities` (lower on boards).
     max_entities = 1024
+    #: Notifications kept at most, apart from the entities so that they are
+    #: never refused for want of entity slots: a new one past this replaces
+    #: the oldest.
+    max_notifications = 64
+    #: On MicroPython, a new entity is refused while less than 1/8 of the
+    #: heap is free after a collection: the requests being served and the
+    #: updates of the states that exist need the rest (CPython has no fixed
+    #: heap). A share, not bytes: objects are half as large on a 32-bit board.
+    min_free_share = 8
+    #: Milliseconds during which new entities are refused without looking at
+    #: the heap again after it was found too full (each look collects).
+    heap_recheck_ms = 1000
+    #: Characters of state JSON kept: each state's JSON is built once per
+    #: change and reused by every answer and event that holds it, as long as
+    #: the texts kept stay under this; past it, built for each use.
+    max_json_chars = 4 * 1024 * 1024
 
     def __init__(self, bus):
         self.bus = bus
-        self._states = {}
+        self._shards = [{} for _ in range(SHARDS)]
+        self._runs = [None] * SHARDS  # each table's states sorted, until one comes or goes
+        self.entities = 0  # states held, notifications aside
+        self._notifications = []  # their entity ids, oldest first
+        self._heap_full_at = None
+        self.json_chars = 0
+        #: Called with (entity_id, reason) when a new entity is refused (the
+        #: hub raises a notification).
+        self.on_refused = None
+
+    def _index(self, entity_id):
+        return hash(entity_id) % SHARDS
+
+    def _shard(self, entity_id):
+        return self._shards[self._index(entity_id)]
 
     def get(self, entity_id):
-        return self._states.get(entity_id.lower())
+        entity_id = entity_id.lower()
+        return self._shard(entity_id).get(entity_id)
 
     def all(self):
-        return sorted(self._states.values(), key=lambda s: s.entity_id)
+        """The states now, in entity id order, one at a time: each table is
+        sorted on its own (kept until an entity comes or goes) and the runs
+        merged, so no list of every state is built (a block a board's heap
+        may not have)."""
+        runs = self._runs
+        for i, shard in enumerate(self._shards):
+            if runs[i] is None and shard:
+                runs[i] = sorted(shard.values(), key=_entity_id)
+        return _merged([run for run in runs if run])
+
+    def unsorted(self):
+        """Every state, in no particular order (cheaper than `all`)."""
+        for shard in self._shards:
+            yield from shard.values()
+
+    def refused(self, entity_id, reason):
+        """A new entity was refused (here, or by a source's own bound):
+        the `on_refused` callback is told."""
+        if self.on_refused is not None:
+            self.on_refused(entity_id, reason)
+
+    def _refuse(self, entity_id, reason):
+        self.refused(entity_id, reason)
+        raise TooManyEntities(reason)
+
+    def _admit(self, entity_id):
+        """Make room for the new entity `entity_id`, or refuse it."""
+        if entity_id.startswith(NOTIFICATION_DOMAIN + "."):
+            while len(self._notifications) >= self.max_notifications:
+                self.remove(self._notifications[0])
+            return
+        if self.entities >= self.max_entities:
+            self._refuse(entity_id, "Too many entities (limits.max_entities is {}).".format(
+                self.max_entities))
+        now = compat.ticks_ms()
+        if self._heap_full_at is not None and \
+                compat.ticks_diff(now, self._heap_full_at) < self.heap_recheck_ms:
+            full = True
+        else:
+            full = compat.heap_nearly_full(self.min_free_share)
+            self._heap_full_at = now if full else None
+        if full:
+            self._refuse(entity_id, "Too many entities for the gateway's memory ({} held, less "
+                                    "than 1/{} of the heap free).".format(self.entities, self.min_free_share))
+
+    def _put(self, entity_id, state):
+        """Hold `state` as `entity_id`'s; returns the state it replaces."""
+        i = self._index(entity_id)
+        old = self._shards[i].get(entity_id)
+        self._shards[i][entity_id] = state
+        self._runs[i] = None
+        if old is None:
+            if entity_id.startswith(NOTIFICATION_DOMAIN + "."):
+                self._notifications.append(entity_id)
+            else:
+                self.entities += 1
+        return old
+
+    def json(self, state):
+        """`state.as_dict()` as JSON text, built once while it is current."""
+        text = state.json_text
+        if text is None:
+            text = json.dumps(state.as_dict())
+            if (self._shard(state.entity_id).get(state.entity_id) is state
+                    and self.json_chars + len(text) <= self.max_json_chars):
+                state.json_text = text
+                self.json_chars += len(text)
+        return text
+
+    def _forget_json(self, state):
+        if state.json_text is not None:
+            self.json_chars -= len(state.json_text)
+            state.json_text = None
+
+    def _fire(self, entity_id, old, new, context, time_fired=None):
+        # The event's JSON reuses the states' texts (the old one as it was).
+        old_json = old.json_text if old else "null"
+        if old is not None:
+            self._forget_json(old)
+
+        def data_json():
+            return '{{"entity_id": {}, "old_state": {}, "new_state": {}}}'.format(
+                json.dumps(entity_id), old_json or json.dumps(old.as_dict()),
+                self.json(new) if new else "null")
+        self.bus.fire("state_changed", _change(entity_id, old, new), context=context,
+                      time_fired=time_fired, data_json=data_json)
 
     def set(self, entity_id, new_state, attributes=None, force_update=False, context=None):
         """Write a state; returns (state, created). Fires `state_changed`
@@ -115,21 +262,20 @@ class StateMachine:
         if len(new_state) > MAX_STATE_LENGTH:
             raise InvalidState(entity_id)
         attributes = dict(attributes or {})
-        old = self._states.get(entity_id)
-        if old is None and len(self._states) >= self.max_entities:
-            raise TooManyEntities("Too many entities (limits.max_entities is {}).".format(
-                self.max_entities))
+        old = self._shard(entity_id).get(entity_id)
+        if old is None:
+            self._admit(entity_id)
         now = compat.now_us()
         context = context or Context()
         same_state = old is not None and old.state == new_state and not force_update
         if same_state and old.attributes == attributes:
             old.last_reported = now
+            self._forget_json(old)
             return old, False
         last_changed = old.last_changed if same_state else now
         state = State(entity_id, new_state, attributes, last_changed, now, now, context)
-        self._states[entity_id] = state
-        self.bus.fire("state_changed", _change(entity_id, old, state), context=context,
-                      time_fired=now)
+        self._put(entity_id, state)
+        self._fire(entity_id, old, state, context, now)
         return state, old is None
 
     def shift_times(self, delta_us):
@@ -142,12 +288,19 @@ class StateMachine:
 
     def remove(self, entity_id, context=None):
         entity_id = entity_id.lower()
-        old = self._states.pop(entity_id, None)
+        old = self._shard(entity_id).pop(entity_id, None)
         if old is None:
             return False
-        self.bus.fire("state_changed", _change(entity_id, old, None), context=context)
+        self._runs[self._index(entity_id)] = None
+        if entity_id in self._notifications:
+            self._notifications.remove(entity_id)
+        else:
+            self.entities -= 1
+        self._fire(entity_id, old, None, context)
         return True
 
     def restore(self, state):
         """Put back a state saved before a restart, without an event."""
-        self._states[state.entity_id] = state
+        old = self._put(state.entity_id, state)
+        if old is not None:
+            self._forget_json(old)

@@ -85,28 +85,38 @@ class TokenStore:
         """Create a token; returns it in clear, the only time it is seen. It
         belongs to the owner unless a `user_id` is given (one made from the
         profile page), and lasts until revoked unless it `expires_us`."""
-        data = self._load()
-        if not name or any(t["name"] == name for t in data["tokens"]):
-            raise TokenError("a token named '{}' exists already".format(name) if name
-                             else "a token needs a name")
-        token = compat.token_hex(TOKEN_BYTES)
-        entry = {"name": name, "hash": compat.sha256_hex(token),
-                 "created_at": dates.iso(compat.now_us())}
-        if user_id is not None:
-            entry["user_id"] = user_id
-        if expires_us is not None:
-            entry["expires_us"] = expires_us
-        data["tokens"].append(entry)
-        self._file.write(data)
-        return token
+        def add(data):
+            if not name or any(t["name"] == name for t in data["tokens"]):
+                raise TokenError("a token named '{}' exists already".format(name) if name
+                                 else "a token needs a name")
+            token = compat.token_hex(TOKEN_BYTES)
+            entry = {"name": name, "hash": compat.sha256_hex(token),
+                     "created_at": dates.iso(compat.now_us())}
+            if user_id is not None:
+                entry["user_id"] = user_id
+            if expires_us is not None:
+                entry["expires_us"] = expires_us
+            data["tokens"].append(entry)
+            return token
+        return self._update(add)
 
     def revoke(self, name):
-        data = self._load()
-        kept = [t for t in data["tokens"] if t["name"] != name]
-        if len(kept) == len(data["tokens"]):
-            raise TokenError("no token named '{}'".format(name))
-        data["tokens"] = kept
-        self._file.write(data)
+        def remove(data):
+            kept = [t for t in data["tokens"] if t["name"] != name]
+            if len(kept) == len(data["tokens"]):
+                raise TokenError("no token named '{}'".format(name))
+            data["tokens"] = kept
+        self._update(remove)
+
+    def _update(self, change):
+        """`change(data)` applied to the file as it is now, one writer at a
+        time across processes (a `ugate token` command, the gateway)."""
+        try:
+            return self._file.update(change)
+        except TokenError:
+            raise
+        except _UNREADABLE as exc:
+            raise TokenError("{}: unreadable ({})".format(self.path, exc))
 
     def find(self, token):
         """The stored entry of a valid token, else None. Every stored hash is

@@ -130,32 +130,43 @@ class Users:
         _printable(username, "username", MAX_NAME)
         self._unused(username)
         encoded = await hash_password(password)
-        self._unused(username)  # as the file is now: hashing took a while
-        data = self._load()
-        first = not data["users"]
-        user = {"id": self.tokens.owner.id if first else compat.token_hex(16),
-                "name": name.strip(), "username": normalize(username), "password": encoded,
-                "is_owner": first, "created_at": dates.iso(compat.now_us())}
-        data["users"].append(user)
-        self._file.write(data)
-        return user
+
+        def add(data):  # the file as it is now: hashing took a while
+            if self.find(username, data) is not None:
+                raise UserError("a user named '{}' exists already".format(normalize(username)))
+            first = not data["users"]
+            user = {"id": self.tokens.owner.id if first else compat.token_hex(16),
+                    "name": name.strip(), "username": normalize(username), "password": encoded,
+                    "is_owner": first, "created_at": dates.iso(compat.now_us())}
+            data["users"].append(user)
+            return user
+        return self._update(add)
 
     async def set_password(self, username, password):
         self._existing(username)
         encoded = await hash_password(password)
-        # The file as it is now (hashing took a while), read once: each read
-        # of a file changed moments ago is a new copy.
-        data = self._load()
-        self._existing(username, data)["password"] = encoded
-        self._file.write(data)
+
+        def change(data):  # the file as it is now: hashing took a while
+            self._existing(username, data)["password"] = encoded
+        self._update(change)
 
     def remove(self, username):
-        data = self._load()
-        user = self._existing(username, data)
-        if user.get("is_owner"):
-            raise UserError("the owner cannot be removed (ugate user password changes the password)")
-        data["users"] = [u for u in data["users"] if u["id"] != user["id"]]
-        self._file.write(data)
+        def change(data):
+            user = self._existing(username, data)
+            if user.get("is_owner"):
+                raise UserError("the owner cannot be removed (ugate user password changes the password)")
+            data["users"] = [u for u in data["users"] if u["id"] != user["id"]]
+        self._update(change)
+
+    def _update(self, change):
+        """`change(data)` applied to the file as it is now, one writer at a
+        time across processes (`ugate user`, the gateway)."""
+        try:
+            return self._file.update(change)
+        except UserError:
+            raise
+        except _UNREADABLE as exc:
+            raise UserError("{}: unreadable ({})".format(self.path, exc))
 
     def _unused(self, username):
         if self.find(username) is not None:

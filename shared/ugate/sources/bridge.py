@@ -17,7 +17,7 @@ DeviceUnavailable, not a bad request.
 import asyncio
 import json
 
-from ugate.base import compat, dates, log, store
+from ugate.base import compat, dates, jsoninput, log, store
 from ugate.base.backoff import Backoff
 from ugate.base.validation import MISSING, Invalid
 from ugate.hub.commands import Command, CommandResponse, DeviceUnavailable
@@ -153,11 +153,25 @@ class Port:
     async def _line(self, raw):
         self._count()
         try:
-            readings, replies = self.protocol.feed(raw.decode())
+            await self._handle(raw)
+        except MemoryError:
+            # No room for this line's readings: it is lost, the port reads
+            # on (its buffers exist already) and the state machine refuses
+            # new entities while the heap stays this full.
+            self._reject("out of memory", raw)
+
+    async def _handle(self, raw):
+        try:
+            readings, replies = self.protocol.feed(compat.decode(raw))
         except UnicodeError:
             return self._reject("not UTF-8 text", raw)
+        except sensors.Alert as exc:  # the owner must hear of this one
+            self.bridge.hub.notify("serial " + self.name, "Serial port " + self.name, str(exc))
+            return self._reject(str(exc), raw)
         except ValueError as exc:
             return self._reject(str(exc), raw)
+        except MemoryError:
+            raise
         except Exception as exc:  # a parser bug costs one line, not the port
             _log.error("{}: parser failed: {!r}".format(self.name, exc))
             return self._reject("parser error", raw)
@@ -325,14 +339,14 @@ def _value(command):
     """A command payload as the protocol's value: JSON when it is JSON (true,
     21.5, "on"), else the text."""
     try:
-        text = command.payload.decode().strip()
+        text = compat.decode(command.payload).strip()
     except UnicodeError:
         raise ValueError("the command payload is not text")
     if command.content_type and command.content_type.split(";")[0].strip() == "application/json":
         try:
-            return json.loads(text)
-        except ValueError:
-            raise ValueError("the command payload is not valid JSON")
+            return jsoninput.loads(text)
+        except ValueError as exc:
+            raise ValueError("the command payload: {}".format(exc))
     return text
 
 

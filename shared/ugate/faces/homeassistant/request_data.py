@@ -1,7 +1,6 @@
 """Request bodies checked as Home Assistant's views check them (its
 `RequestDataValidator` and voluptuous schemas), with the same words."""
-import json
-
+from ugate.base import jsoninput
 from ugate.base.validation import MISSING, Invalid, known_keys, voluptuous
 from ugate.http.responses import json_message
 
@@ -25,8 +24,8 @@ def json_body(request, check):
     """(data, None) for a JSON body `check(data)` accepts, else (None, the
     400 answer Home Assistant gives)."""
     try:
-        data = json.loads(request.body.decode()) if request.body else None
-    except (ValueError, RuntimeError):  # RuntimeError: nesting too deep
+        data = jsoninput.loads(request.body) if request.body else None
+    except ValueError:
         return None, json_message("Invalid JSON.", 400)
     try:
         check(data)

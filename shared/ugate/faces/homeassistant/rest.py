@@ -1,24 +1,19 @@
 """Home Assistant's REST API (ha-api.md section 1)."""
-import json
-
-from ugate.base import jsonstream
+from ugate.base import jsoninput, jsonstream
 from ugate.base.compat import OrderedDict
 from ugate.http.auth import requires_auth
-from ugate.http.responses import json_message, json_response
+from ugate.http.responses import json_message, json_response, json_text
 from ugate.hub.bus import Context
 from ugate.hub.states import InvalidEntityId, InvalidState, TooManyEntities, valid_entity_id
 
 
 def parse_json_body(request):
     """The request body as JSON (None when empty); ValueError when it is not
-    valid JSON or not UTF-8."""
+    valid JSON, not UTF-8 or nested too deeply (`ugate.base.jsoninput`)."""
     body = request.body
     if not body:
         return None
-    try:
-        return json.loads(body.decode())
-    except (ValueError, UnicodeError):
-        raise ValueError("invalid JSON")
+    return jsoninput.loads(body)
 
 
 def config_dict(hub):
@@ -52,8 +47,8 @@ def config_dict(hub):
         "currency": "EUR",
         "country": None,
         "language": "en",
-        "external_url": None,
-        "internal_url": None,
+        "external_url": c["external_url"],
+        "internal_url": c["internal_url"],
     }
 
 
@@ -88,7 +83,7 @@ def setup(app, hub):
     @app.get("/api/states")
     @auth
     async def api_states(request):
-        return json_response(jsonstream.array(s.as_dict() for s in hub.states.all()))
+        return json_response(jsonstream.array(hub.states.all(), hub.states.json))
 
     @app.get("/api/states/<entity_id>")
     @auth
@@ -96,7 +91,7 @@ def setup(app, hub):
         state = hub.states.get(entity_id)
         if state is None:
             return json_message("Entity not found.", 404)
-        return json_response(state.as_dict())
+        return json_text(hub.states.json(state))
 
     @app.post("/api/states/<entity_id>")
     @auth
@@ -126,8 +121,8 @@ def setup(app, hub):
             return json_message(str(exc), 400)
         except (InvalidState, InvalidEntityId):
             return json_message("Invalid state specified.", 400)
-        return json_response(state.as_dict(), 201 if created else 200,
-                             {"Location": "/api/states/" + entity_id})
+        return json_text(hub.states.json(state), 201 if created else 200,
+                         {"Location": "/api/states/" + entity_id})
 
     @app.delete("/api/states/<entity_id>")
     @auth

@@ -1,11 +1,11 @@
 """Server-sent events: `GET /api/stream[?restrict=type1,type2]` (ha-api.md
-1.3), the bus as `text/event-stream`, each event serialised when it fires
-(bounded per client by `ugate.http.sse`)."""
+1.3), the bus as `text/event-stream`, each event serialised once when it
+fires, for all clients (bounded per client by `ugate.http.sse`)."""
 from microdot import Response
 
 from ugate.http.auth import requires_auth, watch_revocation
 from ugate.http.server import remote
-from ugate.http.sse import EventStreamBody, frame
+from ugate.http.sse import EventStreamBody, frame_text
 from ugate.hub.bus import MATCH_ALL
 
 
@@ -22,7 +22,7 @@ class BusStream(EventStreamBody):
 
     def _forward(self, event):
         if not self.restrict or event.event_type in self.restrict:
-            self.push(frame(event.as_dict()))
+            self.push(frame_text(event.json()))
 
 
 def setup(app, hub):

@@ -14,7 +14,7 @@ import json
 
 from microdot import Response
 
-from ugate.base import jsonstream, log
+from ugate.base import jsoninput, jsonstream, log
 from ugate.base.bounded_queue import BoundedQueue
 from ugate.base.compat import OrderedDict
 from ugate.base.validation import MISSING, Invalid, known_keys, voluptuous
@@ -87,12 +87,20 @@ class Connection:
         self.done = asyncio.Event()
         #: Set by the writer after each batch it sent.
         self.sent = asyncio.Event()
+        #: Sent when the connection closes: 1000 normal, 1001 the gateway
+        #: stops, 1009 a message did not fit in memory.
+        self.close_code = 1000
 
     def listen(self, msg_id, event_type, forward):
         """Subscribe `forward` to the bus for subscription `msg_id`."""
+        self.subscribe(msg_id, lambda: self.hub.bus.listen(event_type, forward))
+
+    def subscribe(self, msg_id, start):
+        """Hold subscription `msg_id`: `start()` begins it and returns the
+        function that ends it (called on unsubscribe_events or close)."""
         if len(self.subscriptions) >= self.max_subscriptions:
             raise LimitReached("Too many subscriptions (at most {}).".format(self.max_subscriptions))
-        self.subscriptions[msg_id] = self.hub.bus.listen(event_type, forward)
+        self.subscriptions[msg_id] = start()
 
     def context(self):
         return Context(user_id=self.user.id)
@@ -107,14 +115,13 @@ class Connection:
             self.done.set()
 
     async def serve(self):
-        close_code = 1000
         if await self.authenticate():
             reader = asyncio.create_task(self._read())
             writer = asyncio.create_task(self._write())
             try:
                 await self.done.wait()
             except asyncio.CancelledError:  # the gateway is stopping
-                close_code = 1001
+                self.close_code = 1001
             finally:
                 self._unwatch()
                 reader.cancel()
@@ -128,7 +135,7 @@ class Connection:
             return
         await asyncio.sleep(0)  # let the cancelled writer let go of the socket
         try:
-            await asyncio.wait_for(self.ws.close(close_code), 2)
+            await asyncio.wait_for(self.ws.close(self.close_code), 2)
         except (OSError, asyncio.TimeoutError):
             pass
 
@@ -144,13 +151,13 @@ class Connection:
             _log.info("no auth message from {} within {} s".format(
                 self.request.g.remote, self.auth_timeout))
             return False
-        except (WebSocketError, EOFError):
+        except (WebSocketError, EOFError, MemoryError):
             return False
         if opcode != ws.TEXT:
             return False
         try:
-            msg = json.loads(payload.decode())
-        except (ValueError, RuntimeError):  # RuntimeError: nesting too deep
+            msg = jsoninput.loads(payload)
+        except ValueError:
             return False
         try:
             check_auth_message(msg)
@@ -192,9 +199,9 @@ class Connection:
                 if opcode != self.ws.TEXT:
                     continue  # binary messages go to handlers ugate does not have
                 try:
-                    data = json.loads(payload.decode())
-                except (ValueError, RuntimeError):
-                    _log.info("invalid JSON from {}; closing".format(self.request.g.remote))
+                    data = jsoninput.loads(payload)
+                except ValueError as exc:
+                    _log.info("{} from {}; closing".format(exc, self.request.g.remote))
                     return
                 for msg in data if isinstance(data, list) else (data,):
                     # A client that sends commands faster than it reads the
@@ -207,6 +214,13 @@ class Connection:
                         return
         except (WebSocketError, EOFError, OSError):
             pass
+        except MemoryError:
+            # A message under the size limit that the heap has no room for
+            # (a board's): like any bad frame it ends this connection, with
+            # 1009 "message too big"; the others are served as before.
+            self.close_code = 1009
+            _log.warning("a message from {} did not fit in memory; closing".format(
+                self.request.g.remote))
         finally:
             if not self.queue.closed:
                 self.done.set()
@@ -264,20 +278,33 @@ class Connection:
             self.done.set()
 
 
-#: The profile page's commands (`auth_commands`), imported on first use.
-AUTH_COMMANDS = ("auth/current_user", "auth/long_lived_access_token", "auth/refresh_tokens",
-                 "auth/delete_refresh_token")
+#: Commands whose modules are imported on first use, by module: the
+#: profile page's (`auth_commands`), the registries' and `render_template`,
+#: which a board's heap holds only once a client calls one.
+LAZY_COMMANDS = {
+    "auth_commands": ("auth/current_user", "auth/long_lived_access_token", "auth/refresh_tokens",
+                      "auth/delete_refresh_token"),
+    "registry_commands": ("config/entity_registry/list", "config/entity_registry/list_for_display",
+                          "config/entity_registry/get", "config/device_registry/list",
+                          "config/area_registry/list", "config/floor_registry/list"),
+    "template_commands": ("render_template",),
+}
 
 
-def _auth_command(conn, msg):
-    from ugate.faces.homeassistant import auth_commands
-    COMMANDS.update(auth_commands.COMMANDS)  # from now on called directly
-    return auth_commands.COMMANDS[msg["type"]](conn, msg)
+def _lazy_command(conn, msg):
+    for name, types in LAZY_COMMANDS.items():
+        if msg["type"] in types:
+            module = __import__("ugate.faces.homeassistant." + name)
+            for attr in ("faces", "homeassistant", name):
+                module = getattr(module, attr)
+            COMMANDS.update(module.COMMANDS)  # from now on called directly
+            return module.COMMANDS[msg["type"]](conn, msg)
 
 
 def setup(app, hub):
-    for name in AUTH_COMMANDS:
-        COMMANDS[name] = _auth_command
+    for types in LAZY_COMMANDS.values():
+        for name in types:
+            COMMANDS[name] = _lazy_command
     hub.components.append("websocket_api")
 
     @app.get("/api/websocket")

@@ -26,6 +26,7 @@ ERR_UNAUTHORIZED = "unauthorized"
 ERR_UNKNOWN_ERROR = "unknown_error"
 ERR_HOME_ASSISTANT_ERROR = "home_assistant_error"
 ERR_SERVICE_VALIDATION_ERROR = "service_validation_error"
+ERR_NOT_SUPPORTED = "not_supported"
 
 FEATURE_COALESCE_MESSAGES = "coalesce_messages"
 
@@ -94,8 +95,8 @@ async def ping(conn, msg):
 
 async def get_states(conn, msg):
     # The states as they are now; each is turned into JSON as it is sent.
-    states = conn.hub.states.all()
-    conn.enqueue(Streamed(result_message(msg["id"]), jsonstream.array(s.as_dict() for s in states)))
+    states = conn.hub.states
+    conn.enqueue(Streamed(result_message(msg["id"]), jsonstream.array(states.all(), states.json)))
 
 
 async def get_config(conn, msg):
@@ -112,7 +113,8 @@ async def subscribe_events(conn, msg):
     event_type = field(msg, "event_type", str, MATCH_ALL)
 
     def forward(event):
-        conn.enqueue(event_message(msg_id, event.as_dict()))
+        # The event's JSON is built once for every subscriber.
+        conn.enqueue(Streamed(event_message(msg_id, None), (event.json(),)))
 
     conn.listen(msg_id, event_type, forward)
     conn.enqueue(result_message(msg_id))
@@ -190,8 +192,16 @@ async def subscribe_entities(conn, msg):
     # Listen before taking the snapshot, with no await between: no change is lost.
     conn.listen(msg_id, "state_changed", forward)
     conn.enqueue(result_message(msg_id))
-    states = [s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids]
+    # all() takes the snapshot now; the filter runs as the message is written.
+    states = (s for s in hub.states.all() if entity_ids is None or s.entity_id in entity_ids)
     conn.enqueue(Streamed(event_message(msg_id, None), added(states)))
+
+
+async def not_supported(conn, msg):
+    """Commands Home Assistant has and ugate has not (automations' triggers,
+    voice pipelines): a clear error; the connection goes on."""
+    conn.enqueue(error_message(msg["id"], ERR_NOT_SUPPORTED,
+                               "{} is not supported by ugate.".format(msg["type"])))
 
 
 async def supported_features(conn, msg):
@@ -212,4 +222,6 @@ COMMANDS = {
     "call_service": call_service,
     "subscribe_entities": subscribe_entities,
     "supported_features": supported_features,
+    "subscribe_trigger": not_supported,
+    "assist_pipeline/run": not_supported,
 }

@@ -24,7 +24,9 @@ def setup(app, hub):
     messages.tenant_checks.append(lambda tenant: reg.tenant(tenant) is not None)
     waiting = WaitingDevices(reg)
     hub.commands.targets.append(waiting)
-    adapter.setup(app, adapter.Adapter(hub, reg, waiting))
+    device_api = adapter.Adapter(hub, reg, waiting)
+    adapter.setup(app, device_api)
     for path, allow_headers in CORS_HEADERS:
         app.cors.open(path, "POST, PUT", allow_headers, EXPOSED_HEADERS)
+        app.body_gates.append((path, device_api.body_gate))  # devices use Basic auth
     hub.components.append("hono")

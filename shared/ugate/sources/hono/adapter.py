@@ -15,13 +15,13 @@ body (400), registration (404 unknown device, 403 other tenant's, disabled
 or not behind this gateway), then the message channel (503 no consumer),
 then answer.
 """
-import json
-
 from microdot import Response
 
-from ugate.base import compat
+from ugate.base import compat, jsoninput
+from ugate.base.throttle import Throttle
 from ugate.http import url
 from ugate.http.responses import json_error
+from ugate.http.server import remote
 from ugate.hub.commands import CommandResponse
 from ugate.hub.messages import ACCEPTED, EVENT, REJECTED, RELEASED, TELEMETRY, Message, NoConsumer, StoreFull
 from ugate.hub.states import slugify
@@ -106,11 +106,20 @@ class Origin:
 
 
 class Adapter:
+    #: Entity states one device's telemetry may make, and all devices of one
+    #: tenant: one device with many keys, or one tenant with many devices,
+    #: must not fill the entity table for everyone.
+    max_entities_per_device = 16
+    max_entities_per_tenant = 2500
+
     def __init__(self, hub, registry, waiting):
         self.hub = hub
         self.messages = hub.messages
         self.registry = registry
         self.waiting = waiting
+        #: Failed device logins per address: guessing passwords is slowed
+        #: down to `Throttle.interval` seconds a guess after a burst.
+        self.throttle = Throttle()
         conf = hub.config["hono"]
         self.authentication_required = conf["authentication_required"]
         self.max_payload = conf["max_payload"]
@@ -133,17 +142,47 @@ class Adapter:
                 refuse(404, "no such tenant")
             self.check_tenant(tenant)
             return Origin(uri_tenant, tenant, uri_device)
-        auth_id, tenant_id, password = creds
-        device = await self.registry.check_password(tenant_id, auth_id, password)
+        tenant_id = creds[1]
+        device = await self.check_credentials(request, creds)
         tenant = self.registry.tenant(tenant_id)
-        if device is None or tenant is None:
-            unauthorized(request, "bad credentials")
         self.check_tenant(tenant)
         if uri_tenant and uri_tenant != tenant_id:
             refuse(403, "the URI's tenant is not the tenant of the credentials")
         if uri_device is None or uri_device == device:
             return Origin(tenant_id, tenant, device)
         return Origin(tenant_id, tenant, uri_device, gateway=device)
+
+    async def check_credentials(self, request, creds):
+        """The device whose credentials these are; 401 when none. Checked
+        once a request (a password hash may cost 50 ms), before its body
+        when that is large (`body_gate`) and again by the route."""
+        checked = getattr(request.g, "hono_device", None)
+        if checked is None or checked[0] != creds:
+            auth_id, tenant_id, password = creds
+            address = remote(request)
+            wait = self.throttle.retry_after(address)
+            if wait:
+                res = json_error(429, "too many failed logins; retry in {} s".format(wait))
+                res.headers["Retry-After"] = str(wait)
+                raise Refused(res)
+            device = await self.registry.check_password(tenant_id, auth_id, password)
+            if device is None or self.registry.tenant(tenant_id) is None:
+                self.throttle.failed(address)
+                unauthorized(request, "bad credentials")
+            checked = request.g.hono_device = (creds, device)
+        return checked[1]
+
+    async def body_gate(self, request):
+        """The server's check before it reads a large body: the credentials
+        and the size, so a refused body is never read."""
+        try:
+            creds = basic_credentials(request)
+            if creds is not None:
+                await self.check_credentials(request, creds)
+            self.check_size(request)
+        except Refused as exc:
+            return exc.response
+        return None
 
     def check_tenant(self, tenant):
         if tenant.get("enabled") is False:
@@ -239,14 +278,16 @@ class Adapter:
 
     def to_states(self, msg):
         """A JSON object of numbers and booleans becomes entity states
-        `sensor|binary_sensor.hono_<tenant>_<device>_<key>`."""
+        `sensor|binary_sensor.hono_<tenant>_<device>_<key>`, within the
+        device's and the tenant's share of the entity table."""
         if msg.content_type.split(";")[0].strip() != "application/json":
             return
         try:
             data = _json_object(msg.payload)
         except ValueError:
             return
-        for key in list(data)[:16]:
+        states = self.hub.states
+        for key in list(data)[:self.max_entities_per_device]:
             value = data[key]
             if isinstance(value, bool):
                 entity, value = "binary_sensor", "on" if value else "off"
@@ -255,12 +296,31 @@ class Adapter:
             else:
                 continue
             entity_id = entity + "." + slugify("hono_{}_{}_{}".format(msg.tenant, msg.device, key))
+            if states.get(entity_id) is None:
+                full = self._no_room(msg.tenant, msg.device)
+                if full:
+                    states.refused(entity_id, full)
+                    return
             try:
-                self.hub.states.set(entity_id, value, {
+                states.set(entity_id, value, {
                     "friendly_name": "{} {}".format(msg.device, key), "device_id": msg.device,
                     "tenant_id": msg.tenant})
             except ValueError:
                 return  # too many entities: telemetry still flows
+
+    def _no_room(self, tenant, device):
+        """Why `device` of `tenant` may have no new entity; None when it may."""
+        of_tenant = of_device = 0
+        for state in self.hub.states.unsorted():
+            if state.attributes.get("tenant_id") == tenant:
+                of_tenant += 1
+                of_device += state.attributes.get("device_id") == device
+        if of_device >= self.max_entities_per_device:
+            return "Device {} of tenant {} has {} entities (Adapter.max_entities_per_device).".format(
+                device, tenant, of_device)
+        if of_tenant >= self.max_entities_per_tenant:
+            return "Tenant {} has {} entities (Adapter.max_entities_per_tenant).".format(tenant, of_tenant)
+        return None
 
     # Command responses.
 
@@ -329,7 +389,7 @@ def _ttl(request, tenant, props):
 
 
 def _json_object(payload):
-    data = json.loads(payload.decode())
+    data = jsoninput.loads(payload)
     if not isinstance(data, dict):
         raise ValueError("not an object")
     return data

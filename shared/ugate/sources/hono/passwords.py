@@ -55,6 +55,16 @@ def make_secret(password, function="sha-256", salt=None):
     return secret
 
 
+def cost(secret):
+    """How costly checking `secret` is, to compare secrets: bcrypt (by its
+    work factor) over SHA-512 over SHA-256."""
+    function = secret.get("hash-function", "sha-256")
+    if function == "bcrypt":
+        rounds = secret.get("pwd-hash", "")[4:6]
+        return 100 + (int(rounds) if compat.digits(rounds) else 0)
+    return FUNCTIONS.index(function)
+
+
 def _bcrypt_matches(password, stored):
     try:
         return bcrypt.checkpw(password.encode(), stored.encode())

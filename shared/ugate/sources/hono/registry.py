@@ -167,6 +167,7 @@ class Registry:
     def __init__(self, config_dir):
         self.path = store.join(config_dir, HONO_REGISTRY)
         self._file = WatchedFile(self.path, _read, RegistryError, _bad_edit)
+        self._stand_ins = (None, {})  # (the registry content, {tenant id: secret})
 
     def load(self):
         """Read and check the file now; RegistryError when it is bad."""
@@ -193,94 +194,127 @@ class Registry:
 
     async def check_password(self, tenant_id, auth_id, password):
         """The device id the credentials belong to, or None when they are
-        unknown, disabled or no currently valid secret matches."""
+        unknown, disabled or no currently valid secret matches. Credentials
+        that cannot match (unknown, disabled, expired) are checked against a
+        stand-in secret instead: every answer costs a hash, so the time it
+        takes does not tell which auth-ids exist."""
         cred = self.credential(tenant_id, auth_id)
-        if cred is None or cred.get("enabled") is False:
+        secrets = []
+        if cred is not None and cred.get("enabled") is not False:
+            now = compat.now_us()
+            secrets = [s for s in cred["secrets"] if _valid_at(s, now)]
+        if not secrets:
+            await passwords.matches(self._stand_in(tenant_id), password)
             return None
-        now = compat.now_us()
         ok = False
-        for secret in cred["secrets"]:
-            if secret.get("enabled") is False:
-                continue
-            if secret.get("not-before") and dates.parse(secret["not-before"]) > now:
-                continue
-            if secret.get("not-after") and dates.parse(secret["not-after"]) < now:
-                continue
+        for secret in secrets:
             ok = await passwords.matches(secret, password) or ok
         return cred["device-id"] if ok else None
 
-    # Changes (the CLI): each checks the whole registry before saving.
+    def _stand_in(self, tenant_id):
+        """The costliest secret of the tenant (of the whole registry for an
+        unknown tenant): what a known auth-id's check costs at most."""
+        data = self.data
+        if self._stand_ins[0] is not data:
+            self._stand_ins = (data, {})
+        cache = self._stand_ins[1]
+        if tenant_id not in cache:
+            creds = data.get("credentials", {})
+            tenants = [tenant_id] if creds.get(tenant_id) else list(creds)
+            secrets = [s for t in tenants for c in creds[t] for s in c["secrets"]]
+            cache[tenant_id] = max(secrets, key=passwords.cost) if secrets else _STAND_IN
+        return cache[tenant_id]
 
-    def _commit(self, data):
-        validate(data)
-        self._file.write(data)
+    # Changes (the CLI): each is made to the file as it is now, one writer
+    # at a time across processes, and checks the whole registry before saving.
+
+    def _update(self, change):
+        def checked(data):
+            change(data)
+            validate(data)
+        self._file.update(checked)
 
     def set_tenant(self, tenant_id, enabled=True, max_ttd=None, max_ttl=None, adapter_enabled=None):
-        data = self.load()
-        tenant = data.setdefault("tenants", {}).setdefault(tenant_id, {})
-        tenant["enabled"] = enabled
-        if max_ttd is not None:
-            tenant.setdefault("ext", {})["max-ttd"] = max_ttd
-        if max_ttl is not None:
-            tenant.setdefault("resource-limits", {})["max-ttl"] = max_ttl
-        if adapter_enabled is not None:
-            tenant["adapters"] = [{"type": ADAPTER_TYPE, "enabled": adapter_enabled}]
-        self._commit(data)
+        def change(data):
+            tenant = data.setdefault("tenants", {}).setdefault(tenant_id, {})
+            tenant["enabled"] = enabled
+            if max_ttd is not None:
+                tenant.setdefault("ext", {})["max-ttd"] = max_ttd
+            if max_ttl is not None:
+                tenant.setdefault("resource-limits", {})["max-ttl"] = max_ttl
+            if adapter_enabled is not None:
+                tenant["adapters"] = [{"type": ADAPTER_TYPE, "enabled": adapter_enabled}]
+        self._update(change)
 
     def set_device(self, tenant_id, device_id, enabled=True, via=None, defaults=None):
-        data = self.load()
-        if tenant_id not in data.get("tenants", {}):
-            raise RegistryError("no tenant {}".format(tenant_id))
-        device = data.setdefault("devices", {}).setdefault(tenant_id, {}).setdefault(device_id, {})
-        device["enabled"] = enabled
-        if via is not None:
-            device["via"] = via
-        if defaults is not None:
-            device["defaults"] = defaults
-        self._commit(data)
+        def change(data):
+            if tenant_id not in data.get("tenants", {}):
+                raise RegistryError("no tenant {}".format(tenant_id))
+            device = data.setdefault("devices", {}).setdefault(tenant_id, {}).setdefault(device_id, {})
+            device["enabled"] = enabled
+            if via is not None:
+                device["via"] = via
+            if defaults is not None:
+                device["defaults"] = defaults
+        self._update(change)
 
-    def add_secret(self, tenant_id, device_id, auth_id, secret):
+    def add_secret(self, tenant_id, device_id, auth_id, secret, only_new=False):
         """Add `secret` to the credentials `auth_id` (created for
-        `device_id` when new)."""
-        data = self.load()
-        if device_id not in data.get("devices", {}).get(tenant_id, {}):
-            raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
-        cred = _credential(data, tenant_id, auth_id)
-        if cred is None:
-            cred = compat.OrderedDict()
-            cred["auth-id"] = auth_id
-            cred["type"] = "hashed-password"
-            cred["device-id"] = device_id
-            cred["enabled"] = True
-            cred["secrets"] = []
-            data.setdefault("credentials", {}).setdefault(tenant_id, []).append(cred)
-        elif cred["device-id"] != device_id:
-            raise RegistryError("auth-id {} belongs to device {}".format(auth_id, cred["device-id"]))
-        cred["secrets"].append(secret)
-        self._commit(data)
+        `device_id` when new); with `only_new`, leave existing ones alone."""
+        def change(data):
+            if device_id not in data.get("devices", {}).get(tenant_id, {}):
+                raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
+            cred = _credential(data, tenant_id, auth_id)
+            if cred is None:
+                cred = compat.OrderedDict()
+                cred["auth-id"] = auth_id
+                cred["type"] = "hashed-password"
+                cred["device-id"] = device_id
+                cred["enabled"] = True
+                cred["secrets"] = []
+                data.setdefault("credentials", {}).setdefault(tenant_id, []).append(cred)
+            elif cred["device-id"] != device_id:
+                raise RegistryError("auth-id {} belongs to device {}".format(auth_id, cred["device-id"]))
+            elif only_new:
+                return
+            cred["secrets"].append(secret)
+        self._update(change)
 
     def remove(self, tenant_id, device_id=None, auth_id=None):
         """Remove credentials (auth_id), a device and its credentials
         (device_id) or a whole tenant."""
-        data = self.load()
-        creds = data.get("credentials", {}).get(tenant_id, [])
-        if auth_id is not None:
-            kept = [c for c in creds if c["auth-id"] != auth_id]
-            if len(kept) == len(creds):
-                raise RegistryError("no credentials {} in tenant {}".format(auth_id, tenant_id))
-            data["credentials"][tenant_id] = kept
-        elif device_id is not None:
-            if device_id not in data.get("devices", {}).get(tenant_id, {}):
-                raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
-            del data["devices"][tenant_id][device_id]
-            if tenant_id in data.get("credentials", {}):
-                data["credentials"][tenant_id] = [c for c in creds if c["device-id"] != device_id]
-        else:
-            if tenant_id not in data.get("tenants", {}):
-                raise RegistryError("no tenant {}".format(tenant_id))
-            for section in ("tenants", "devices", "credentials"):
-                data.get(section, {}).pop(tenant_id, None)
-        self._commit(data)
+        def change(data):
+            creds = data.get("credentials", {}).get(tenant_id, [])
+            if auth_id is not None:
+                kept = [c for c in creds if c["auth-id"] != auth_id]
+                if len(kept) == len(creds):
+                    raise RegistryError("no credentials {} in tenant {}".format(auth_id, tenant_id))
+                data["credentials"][tenant_id] = kept
+            elif device_id is not None:
+                if device_id not in data.get("devices", {}).get(tenant_id, {}):
+                    raise RegistryError("no device {} in tenant {}".format(device_id, tenant_id))
+                del data["devices"][tenant_id][device_id]
+                if tenant_id in data.get("credentials", {}):
+                    data["credentials"][tenant_id] = [c for c in creds if c["device-id"] != device_id]
+            else:
+                if tenant_id not in data.get("tenants", {}):
+                    raise RegistryError("no tenant {}".format(tenant_id))
+                for section in ("tenants", "devices", "credentials"):
+                    data.get(section, {}).pop(tenant_id, None)
+        self._update(change)
+
+
+#: The stand-in of a registry without secrets.
+_STAND_IN = passwords.make_secret("-")
+
+
+def _valid_at(secret, now):
+    """Whether `secret` may be used at `now` (enabled, within its dates)."""
+    if secret.get("enabled") is False:
+        return False
+    if secret.get("not-before") and dates.parse(secret["not-before"]) > now:
+        return False
+    return not (secret.get("not-after") and dates.parse(secret["not-after"]) < now)
 
 
 def _credential(data, tenant_id, auth_id):

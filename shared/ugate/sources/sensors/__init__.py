@@ -109,6 +109,11 @@ class Repeats:
         return repeat
 
 
+class Alert(ValueError):
+    """A line refused for a reason its owner must hear of, not noise (a
+    full id pool): the bridge rejects it and raises a notification."""
+
+
 class Protocol:
     """One gateway protocol. `feed` parses one line (without its newline) and
     returns `(readings, replies)`; it raises ValueError with a short reason for
@@ -116,6 +121,8 @@ class Protocol:
     name = None
     #: Longest line accepted, in characters.
     max_line = 256
+    #: The options a port of this protocol may set (other keys are refused).
+    option_names = ()
 
     def __init__(self, options=None, state_dir=None):
         self.options = options or {}

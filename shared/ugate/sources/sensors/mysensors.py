@@ -4,13 +4,16 @@
 The parser is also the controller: it hands out node ids (kept in
 `<state_dir>/mysensors.json`, with what each node presented, so entities keep
 their kind and name across a restart), answers time, config and value
-requests. Like Home Assistant's mysensors integration, a node's battery level
+requests. What it keeps is bounded (254 node ids, `max_children`,
+`max_values`): ids handed out that no node ever used are free again after
+`claim_timeout`, ids of nodes silent for `recycle_after_days` when no other
+is free; a full pool is an Alert. Like Home Assistant's mysensors integration, a node's battery level
 is a `battery_level` attribute on every entity of that node and also a
 battery sensor `sensor.mysensors_<node>_battery`; the sketch name is the
 device name.
 """
-from ugate.base import log, store
-from ugate.sources.sensors import Protocol, Reading, digits, number, on_off
+from ugate.base import jsonstream, log, store
+from ugate.sources.sensors import Alert, Protocol, Reading, digits, number, on_off
 
 _log = log.get("sensors.mysensors")
 
@@ -115,20 +118,39 @@ class Node:
         self.library = data.get("library")
         # child id (as text, JSON keys) -> [sensor type name, description]
         self.children = data.get("children", {})
+        #: Unix time of the last message from the node (kept in the file to
+        #: the day), None while its id is only handed out.
+        self.seen = data.get("seen")
+        #: Unix time its id was handed out, until the node is heard from.
+        self.claimed = data.get("claimed")
         self.battery_level = None
         # (child, value type) -> last payload, for requests and re-emission
         self.values = {}
 
     def as_json(self):
         return {"sketch_name": self.sketch_name, "sketch_version": self.sketch_version,
-                "library": self.library, "children": self.children}
+                "library": self.library, "children": self.children, "seen": self.seen,
+                "claimed": self.claimed}
 
 
 class MySensors(Protocol):
     name = "mysensors"
+    option_names = ("unit_system",)
     #: Longest payload a 2.x message carries.
     max_payload = 25
     state_file = "mysensors.json"
+    #: Seconds after which an id handed out that no node has used is free
+    #: again: a real node presents itself with its new id at once, while
+    #: noise (or a node that failed) may ask for ids by the hundred.
+    claim_timeout = 600
+    #: Days after which a node not heard from gives up its id, when no other
+    #: is free.
+    recycle_after_days = 30
+    #: Children presented, over all nodes, and values remembered (for `req`
+    #: and re-emission): past these, new ones are refused (children, an
+    #: Alert) or not remembered (values).
+    max_children = 256
+    max_values = 512
 
     def __init__(self, options=None, state_dir=None):
         Protocol.__init__(self, options, state_dir)
@@ -143,6 +165,8 @@ class MySensors(Protocol):
         except (AttributeError, TypeError, ValueError):  # a damaged file: start over
             _log.warning("ignoring damaged {}".format(self._path()))
             self.nodes = {}
+        self.values = 0  # remembered values, over all nodes
+        self._dated = False  # nodes from an older file get a date at the first line
 
     # -- persistence ---------------------------------------------------------
     def _path(self):
@@ -156,17 +180,31 @@ class MySensors(Protocol):
         return data if isinstance(data, dict) else {}
 
     def _save(self):
+        """Write what the controller knows, a node at a time (the whole
+        table as one string is a block a board may not have). A failure is
+        logged: the controller goes on from memory, and the next change
+        writes everything again."""
         path = self._path()
         if not path:
             return
         try:
             store.makedirs(self.state_dir)
-            store.write_json(path, {"nodes": {str(k): n.as_json() for k, n in self.nodes.items()}})
-        except OSError as exc:  # a full or read-only disk: keep serving from memory
-            _log.warning("cannot save {}: {}".format(path, exc))
+            store.write_atomic(path, self._document())
+        except (OSError, MemoryError) as exc:  # a full disk, a full heap: keep serving
+            _log.warning("cannot save {}: {!r}".format(path, exc))
+
+    def _document(self):
+        yield '{"nodes": '
+        yield from jsonstream.members((str(k), n.as_json()) for k, n in self.nodes.items())
+        yield "}"
 
     # -- parsing -------------------------------------------------------------
     def parse(self, line):
+        if not self._dated:
+            self._dated = True
+            for node in self.nodes.values():
+                if node.seen is None and node.claimed is None:
+                    node.seen = self.unix_time()
         fields = line.split(";", 5)
         if len(fields) < 5:
             raise ValueError("too few fields")
@@ -195,24 +233,70 @@ class MySensors(Protocol):
         if node_id == UNASSIGNED_NODE:
             raise ValueError("node has no id")
         if cmd == REQ:
+            self._heard(node_id)
             node = self.nodes.get(node_id)
             value = node and node.values.get((child, vtype))
             if value is None:
                 return [], []
             return [], ["{};{};{};0;{};{}".format(node_id, child, SET, sub, value)]
         if vtype == "UNIT_PREFIX":  # the unit of the child's other values, not a value itself
-            self._node(node_id).values[(child, vtype)] = payload
+            self._remember(node_id, child, vtype, payload)
             return [], []
         reading = self._reading(node_id, child, vtype, payload)  # validates before storing
-        self._node(node_id).values[(child, vtype)] = payload
+        self._remember(node_id, child, vtype, payload)
         return [reading], []
 
+    def _remember(self, node_id, child, vtype, payload):
+        values = self._node(node_id).values
+        if (child, vtype) not in values:
+            if self.values >= self.max_values:
+                return  # a reading all the same, but a request for it goes unanswered
+            self.values += 1
+        values[(child, vtype)] = payload
+
     def _node(self, node_id):
+        """The node `node_id`, which was just heard from (made when new)."""
         node = self.nodes.get(node_id)
         if node is None:
             node = self.nodes[node_id] = Node()
-            self._save()
+        self._heard(node_id)
         return node
+
+    def _heard(self, node_id):
+        """A message came from `node_id`: it is in use. Saved when that is
+        news to the file (a day's resolution spares the flash)."""
+        node = self.nodes.get(node_id)
+        if node is None:
+            return
+        now = self.unix_time()
+        if node.seen is None or now - node.seen >= 86400:
+            node.seen = now
+            node.claimed = None
+            self._save()
+
+    def _forget(self, node_id):
+        node = self.nodes.pop(node_id)
+        self.values -= len(node.values)
+
+    def _free_id(self):
+        """The lowest id no node has; else one handed out but never used for
+        `claim_timeout`; else the id of the node silent longest, if for
+        `recycle_after_days`; else None."""
+        for node_id in range(1, UNASSIGNED_NODE):
+            if node_id not in self.nodes:
+                return node_id
+        now = self.unix_time()
+        for node_id, node in sorted(self.nodes.items()):
+            if node.seen is None and now - (node.claimed or 0) >= self.claim_timeout:
+                self._forget(node_id)
+                return node_id
+        heard = [i for i in self.nodes if self.nodes[i].seen is not None]
+        if heard:
+            node_id = min(heard, key=lambda i: self.nodes[i].seen)
+            if now - self.nodes[node_id].seen >= self.recycle_after_days * 86400:
+                self._forget(node_id)
+                return node_id
+        return None
 
     def _presentation(self, node_id, child, stype, payload):
         if node_id == UNASSIGNED_NODE:
@@ -225,6 +309,10 @@ class MySensors(Protocol):
             return [], []
         entry = [stype, payload]
         if node.children.get(str(child)) != entry:
+            if str(child) not in node.children and \
+                    sum(len(n.children) for n in self.nodes.values()) >= self.max_children:
+                raise Alert("child {} of node {} not kept: {} children are presented already "
+                            "(MySensors.max_children)".format(child, node_id, self.max_children))
             node.children[str(child)] = entry
             self._save()
         return [], []
@@ -232,11 +320,17 @@ class MySensors(Protocol):
     def _internal(self, node_id, child, sub, payload):
         prefix = "{};{};{};0;".format(node_id, child, INTERNAL)
         if sub == I_ID_REQUEST:
-            free = [i for i in range(1, UNASSIGNED_NODE) if i not in self.nodes]
-            if not free:
-                raise ValueError("no free node id")
-            self._node(free[0])
-            return [], ["{};{};{};0;{};{}".format(UNASSIGNED_NODE, NODE_CHILD, INTERNAL, I_ID_RESPONSE, free[0])]
+            node_id = self._free_id()
+            if node_id is None:
+                raise Alert("no free node id: all {} are used by nodes heard from within {} days "
+                            "(MySensors.recycle_after_days)".format(UNASSIGNED_NODE - 1,
+                                                                    self.recycle_after_days))
+            node = self.nodes[node_id] = Node()
+            node.claimed = self.unix_time()
+            self._save()
+            return [], ["{};{};{};0;{};{}".format(UNASSIGNED_NODE, NODE_CHILD, INTERNAL, I_ID_RESPONSE, node_id)]
+        if node_id != UNASSIGNED_NODE:
+            self._heard(node_id)
         if sub == I_TIME:
             return [], [prefix + "{};{}".format(I_TIME, self.unix_time())]
         if sub == I_CONFIG:

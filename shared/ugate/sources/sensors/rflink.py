@@ -87,6 +87,7 @@ COMMANDS = ("UP", "DOWN", "STOP")
 
 class RFLink(Protocol):
     name = "rflink"
+    option_names = ("repeat_window_ms",)
 
     def __init__(self, options=None, state_dir=None):
         Protocol.__init__(self, options, state_dir)

@@ -70,6 +70,7 @@ def unit_of(field):
 
 class Rtl433(Protocol):
     name = "rtl_433"
+    option_names = ("repeat_window_ms",)
 
     def __init__(self, options=None, state_dir=None):
         Protocol.__init__(self, options, state_dir)

@@ -4,7 +4,7 @@ parsed. MicroPython's json module skips missing commas and colons
 wrong readings there while CPython rejects it; and CPython accepts NaN and
 Infinity. The grammar check below makes both runtimes refuse the same lines.
 """
-import json
+from ugate.base import jsoninput
 
 #: Objects and arrays nested deeper than this are refused (a sensor line is flat).
 max_depth = 8
@@ -110,7 +110,7 @@ def loads_object(line):
     """The JSON object on `line`; ValueError for anything else."""
     if _skip(line, _value(line, 0, 0)) != len(line):
         _bad()
-    obj = json.loads(line)
+    obj = jsoninput.loads(line)
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
     return obj

@@ -1,0 +1,99 @@
+"""JSON that comes from outside (request bodies, WebSocket messages, device
+payloads, serial lines), read the same way on both runtimes before anything
+is stored or delivered:
+
+- strict UTF-8 (`compat.decode`);
+- at most `MAX_DEPTH` levels of arrays and objects. CPython's json raises
+  RecursionError past about a thousand; MicroPython's parses thousands of
+  levels, but then json.dumps cannot write them back, so every later answer
+  holding the value would fail. The text is scanned before it is parsed, so a
+  deep one costs no memory either;
+- an escaped surrogate pair (`\\ud83d\\ude00`, as encoders that escape
+  non-ASCII write it) is the one character it encodes: MicroPython's json
+  would keep each half as a code point of its own, which is not UTF-8. A
+  lone escaped surrogate is refused.
+
+Each problem is a ValueError, whose text says which it is."""
+import json
+
+from ugate.base import compat
+
+#: Arrays and objects nested deeper than this are refused. Home Assistant's
+#: state attributes and service data are a few levels deep, and a board's C
+#: stack must hold json.dumps of a value inside the event that carries it.
+MAX_DEPTH = 20
+
+
+def loads(data):
+    """The JSON value in `data` (bytes or str); ValueError when it is not
+    UTF-8, not JSON, nested deeper than MAX_DEPTH or escapes a lone
+    surrogate."""
+    if not isinstance(data, str):
+        try:
+            data = compat.decode(data)
+        except UnicodeError:
+            raise ValueError("not UTF-8")
+    if data.count("[") + data.count("{") > MAX_DEPTH:
+        check_depth(data)
+    if "\\ud" in data or "\\uD" in data:
+        data = _join_surrogates(data)
+    try:
+        return json.loads(data)
+    except (ValueError, RuntimeError):  # RuntimeError: CPython's RecursionError
+        raise ValueError("invalid JSON")
+
+
+def check_depth(text):
+    """ValueError when arrays and objects in `text` nest deeper than
+    MAX_DEPTH (brackets inside strings do not count)."""
+    depth = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "[" or c == "{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ValueError("JSON nested deeper than {} levels".format(MAX_DEPTH))
+        elif c == "]" or c == "}":
+            depth -= 1
+
+
+def _hex4(text, i):
+    code = text[i:i + 4]
+    if len(code) == 4 and all(c in "0123456789abcdefABCDEF" for c in code):
+        return int(code, 16)
+    return None
+
+
+def _join_surrogates(text):
+    """`text` with each escaped surrogate pair written as its character;
+    ValueError for a lone one. Only escapes count: a backslash always
+    starts one (outside strings json.loads refuses it anyway)."""
+    out = []
+    start = 0
+    i = text.find("\\")
+    while i >= 0:
+        end = i + 2
+        if text[i + 1:i + 2] == "u":
+            code = _hex4(text, i + 2)
+            end = i + 6
+            if code is not None and 0xD800 <= code <= 0xDFFF:
+                low = _hex4(text, i + 8) if text[i + 6:i + 8] == "\\u" else None
+                if code > 0xDBFF or low is None or not 0xDC00 <= low <= 0xDFFF:
+                    raise ValueError("a lone surrogate is not text")
+                out.append(text[start:i])
+                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                start = end = i + 12
+        i = text.find("\\", end)
+    if not out:
+        return text
+    out.append(text[start:])
+    return "".join(out)
