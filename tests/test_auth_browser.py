@@ -5,8 +5,9 @@ opens /auth/authorize as the Android app's web view does, a user signs in
 with the keyboard alone, and the navigation to
 homeassistant://auth-callback?code=…&state=… is read from the browser's
 performance log (a custom scheme does not load; the app would catch it).
-The code is then exchanged at /auth/token like the app does, and the
-tokens used, refreshed and revoked.
+The code is then exchanged at /auth/token like the app does, the phone
+registered with the access token (mobile_app), and the tokens used,
+refreshed and revoked.
 
 Screenshots of the page (the form with an error, then signed in) are saved
 as artifacts in the test's tmp directory: sign-in-form.png and
@@ -24,6 +25,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from auth_client import ANDROID, APP_CALLBACK, create_user, token_request
+from mobile_phone import Phone
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -97,6 +99,11 @@ def test_companion_app_sign_in_in_a_real_browser(start_gateway, browser, tmp_pat
     assert r.status_code == 200, r.text
     tokens = r.json()
     assert gw.get("/api/", token=tokens["access_token"]).json() == {"message": "API running."}
+    # ...and registers the phone with it (mobile_app), then talks to its webhook.
+    phone = Phone(gw, token=tokens["access_token"])
+    phone.register()
+    status, config, _ = phone.send("get_config")
+    assert status == 200 and "mobile_app" in config["components"]
     r = token_request(gw, grant_type="refresh_token", client_id=ANDROID, refresh_token=tokens["refresh_token"])
     fresh = r.json()["access_token"]
     assert gw.get("/api/", token=fresh).status_code == 200

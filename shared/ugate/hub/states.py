@@ -281,10 +281,11 @@ class StateMachine:
     def shift_times(self, delta_us):
         """The clock was set (a board's first NTP answer): times stamped
         before move with it, so they stay true relative to now."""
-        for state in self._states.values():
+        for state in self.unsorted():
             state.last_changed += delta_us
             state.last_updated += delta_us
             state.last_reported += delta_us
+            self._forget_json(state)  # its JSON holds the old times
 
     def remove(self, entity_id, context=None):
         entity_id = entity_id.lower()

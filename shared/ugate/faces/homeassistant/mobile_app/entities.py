@@ -132,7 +132,7 @@ def register_sensor(hub, registrations, reg, data):
     _write(hub, reg, entry, data.get("state"), data.get("attributes"))
     if sensors.get(data["unique_id"]) is not entry or entry != before:
         sensors[data["unique_id"]] = entry
-        registrations.save()  # only when the registry entry changed: flash is spared
+        registrations.save(reg)  # only when the registry entry changed: flash is spared
 
 
 def update_sensor_states(hub, reg, data):

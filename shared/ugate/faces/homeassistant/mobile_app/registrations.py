@@ -129,10 +129,6 @@ class Registrations:
         return None
 
     def add(self, fields, user_id):
-        data = self._data()
-        if len(data["registrations"]) >= self.max_registrations:
-            raise RegistrationError("Too many registrations (at most {}); remove one with "
-                                    "ugate mobile remove".format(self.max_registrations))
         reg = dict(fields)
         reg["entry_id"] = compat.token_hex(16)
         reg["hass_device_id"] = compat.token_hex(16)  # the phone in the device registry
@@ -141,18 +137,34 @@ class Registrations:
         reg["user_id"] = user_id
         reg["created_at"] = dates.iso(compat.now_us())
         reg["sensors"] = {}
-        data["registrations"][reg["webhook_id"]] = reg
-        self.save()
-        return reg
+
+        def change(data):
+            if len(data["registrations"]) >= self.max_registrations:
+                raise RegistrationError("Too many registrations (at most {}); remove one with "
+                                        "ugate mobile remove".format(self.max_registrations))
+            data["registrations"][reg["webhook_id"]] = reg
+        self._update(change)
+        return self.get(reg["webhook_id"])
 
     def remove(self, webhook_id):
-        data = self._data()
-        reg = data["registrations"].pop(webhook_id, None)
-        if reg is not None:
-            data["deleted"] = (data["deleted"] + [webhook_id])[-self.max_deleted:]
-            self.save()
-        return reg
+        def change(data):
+            reg = data["registrations"].pop(webhook_id, None)
+            if reg is not None:
+                data["deleted"] = (data["deleted"] + [webhook_id])[-self.max_deleted:]
+            return reg
+        return self._update(change)
 
-    def save(self):
-        """Write what changed in the dicts handed out since the last reload."""
-        self._file.write(self._current)
+    def save(self, reg):
+        """Write the changes a request made to `reg`, unless the phone was
+        removed meanwhile (`ugate mobile remove`: the removal stands)."""
+        def change(data):
+            if reg["webhook_id"] in data["registrations"]:
+                data["registrations"][reg["webhook_id"]] = reg
+        self._update(change)
+
+    def _update(self, change):
+        # Under the file's lock, on what the file holds now: a phone that
+        # `ugate mobile` removed or another process added is not lost.
+        result = self._file.update(change)
+        self._current = self._file.content()
+        return result

@@ -78,7 +78,7 @@ def _decrypted(mobile, reg, encrypted):
             continue
         if i == 0 and not reg.get("no_legacy_encryption"):
             reg["no_legacy_encryption"] = True  # from now on the legacy key is refused
-            mobile.registrations.save()
+            mobile.registrations.save(reg)
         try:
             return jsoninput.loads(plaintext)
         except ValueError:
@@ -160,7 +160,7 @@ async def update_registration(mobile, reg, data):
     if "app_data" in data and not isinstance(data["app_data"], dict):
         raise Invalid("app_data", "expected dict", data["app_data"])
     reg.update(data)
-    mobile.registrations.save()
+    mobile.registrations.save(reg)
     mobile.push.offer(reg)
     return _answer(reg, safe(reg))
 
@@ -261,7 +261,7 @@ async def enable_encryption(mobile, reg, data):
     reg["supports_encryption"] = True
     reg["secret"] = compat.token_hex(32)
     reg.pop("no_legacy_encryption", None)
-    mobile.registrations.save()
+    mobile.registrations.save(reg)
     return json_response({"secret": reg["secret"]})
 
 
