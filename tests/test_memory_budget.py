@@ -22,13 +22,14 @@ from sse_client import EventStream
 from test_bridge import Pty
 from ws_client import connect, recv, send
 
-#: the heap the 64-bit unix port gets here. Last measured (the hub with its
-#: router, config.py unloaded after the start, 1 KB writes): 320K passed 3
-#: times in 3, 304K once in 3 (fragmentation decides), so this leaves
-#: about 20 %. UGATE_HEAP_BUDGET=320K overrides it, to find the smallest heap
-#: again. (Before faces were imported only when configured: 420K passed,
-#: 400K failed, the budget was 512K.)
-HEAP_BUDGET_64BIT = "384K"
+#: the heap the 64-bit unix port gets here. Last measured (after keep-alive,
+#: the hardening of issue 8 and mobile_app, which the default faces load):
+#: 384K passed 3 times in 3 alone but failed once under the full suite's
+#: load, 368K and 352K failed 3 times in 3, so this leaves about 8 %.
+#: UGATE_HEAP_BUDGET=384K overrides it, to find the smallest heap again.
+#: (Before: 320K passed, budget 384K; before faces were imported only when
+#: configured, 420K passed and the budget was 512K.)
+HEAP_BUDGET_64BIT = "416K"
 #: the same for REST and one serial port alone: 240K passed 3 times in 3,
 #: 224K 2 times in 3, 208K failed, so about 13 %; UGATE_SMALL_HEAP_BUDGET
 #: overrides it.
