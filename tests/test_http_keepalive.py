@@ -135,3 +135,31 @@ def test_keep_alive_limits_close_the_connection(runtime):
     assert "first: kept" in out, out
     assert "after a pause: closed" in out, out
     assert "open: 0" in out, out
+
+
+def test_chunked_request_bodies(start_gateway):
+    """A body sent chunked (clients that stream a body do) is read and
+    joined; one over the body limit gets 413, a broken one 400, and the
+    connection ends after each."""
+    gateway = start_gateway({"limits": {"max_body_bytes": 4096}})
+
+    def post(chunks, path="/api/states/sensor.chunked"):
+        head = ("POST {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n"
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").format(
+                    path, gateway.token).encode()
+        return answers(head + chunks, gateway.port)
+
+    body = b'{"state": "42", "attributes": {"unit_of_measurement": "W"}}'
+    ok = post(b"".join(b"%x;ext=1\r\n%s\r\n" % (len(p), p) for p in (body[:10], body[10:]))
+              + b"0\r\nX-Trailer: 1\r\n\r\n")
+    assert ok.startswith(b"HTTP/1.1 201 "), ok
+    assert b"Connection: close" in ok
+    assert gateway.get("/api/states/sensor.chunked").json()["attributes"] == {"unit_of_measurement": "W"}
+    chunk = b"%x\r\n%s\r\n" % (1000, b" " * 1000)
+    assert post(chunk * 5 + b"0\r\n\r\n").startswith(b"HTTP/1.1 413 ")
+    assert post(chunk * 4 + b"0\r\n\r\n").startswith(b"HTTP/1.1 400 ")  # 4000 spaces: not a JSON object
+    assert post(b"zz\r\n{}\r\n0\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert post(b"2\r\n{}XX0\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # Without a token the body is not read: 401.
+    assert answers(b"POST /api/states/sensor.chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"2\r\n{}\r\n0\r\n\r\n", gateway.port).startswith(b"HTTP/1.1 401 ")

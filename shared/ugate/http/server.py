@@ -104,6 +104,22 @@ class _HeadReader:
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
+    async def readline(self, limit):
+        """One line with its end; ValueError past `limit` bytes or when the
+        input ends first (a chunked body's size and trailer lines)."""
+        while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise ValueError("line too long")
+            data = await self.reader.read(self.chunk)
+            if not data:
+                raise ValueError("cut short")
+            self.buf += data
+        end = self.buf.index(b"\n") + 1
+        if end > limit:
+            raise ValueError("line too long")
+        line, self.buf = self.buf[:end], self.buf[end:]
+        return line
+
     async def readexactly(self, n):
         data = self.buf[:n]
         self.buf = self.buf[len(data):]
@@ -186,6 +202,33 @@ class Connection:
         """End the connection now, wherever its task is waiting."""
         self.closed = True
         abort(self.writer, self.task)
+
+
+async def _read_chunked(stream, limit):
+    """A body sent with `Transfer-Encoding: chunked` (as clients that stream
+    a body do), joined; ValueError("too large") past `limit` bytes, another
+    ValueError when it is not chunked encoding. Trailers are read and
+    dropped. The connection is closed after the answer all the same."""
+    parts, size = [], 0
+    while True:
+        line = await stream.readline(Request.max_readline)
+        try:
+            n = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise ValueError("bad chunk size")
+        if n < 0:
+            raise ValueError("bad chunk size")
+        if n == 0:
+            break
+        size += n
+        if size > limit:
+            raise ValueError("too large")
+        parts.append(await stream.readexactly(n))
+        if await stream.readexactly(2) != b"\r\n":
+            raise ValueError("bad chunk end")
+    while (await stream.readline(Request.max_readline)).strip():
+        pass  # trailer fields
+    return b"".join(parts)
 
 
 class Server(Microdot):
@@ -402,7 +445,7 @@ class Server(Microdot):
                 _log.error("{} {} failed: {!r}".format(req.method, req.path, exc))
                 return
             if not keep:
-                if req.content_length and not req.g.body_read:
+                if (req.content_length or "Transfer-Encoding" in req.headers) and not req.g.body_read:
                     await _discard(head, self.max_discard)
                 return
             # Nothing of this request stays alive while the connection waits.
@@ -448,10 +491,11 @@ class Server(Microdot):
         """Read the request's body (`req.g.body_read`), unless it is over
         the limit (Microdot answers 413), or is large and the route does not
         exist (404/405 follow) or a body gate refuses it (its answer)."""
+        chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
         n = req.content_length
         if n > Request.max_body_length:
             return None
-        if n > self.max_unchecked_body:
+        if chunked or n > self.max_unchecked_body:  # a chunked body's size is not known yet
             if not callable(self.find_route(req)[0]):
                 return None
             gate = self.default_body_gate
@@ -462,12 +506,19 @@ class Server(Microdot):
             refusal = await gate(req) if gate is not None else None
             if refusal is not None:
                 return refusal
-        if n:
+        if n or chunked:
             stream, writer = req.sock
             if req.headers.get("Expect", "").lower() == "100-continue":
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 await writer.drain()
-            req._body = await stream.readexactly(n)
+            if chunked:
+                try:
+                    req._body = await _read_chunked(stream, Request.max_body_length)
+                except (ValueError, EOFError) as exc:  # EOFError: the body was cut short
+                    return error_response(413 if str(exc) == "too large" else 400)
+                req.content_length = len(req._body)
+            else:
+                req._body = await stream.readexactly(n)
         req.g.body_read = True
         return None
 
