@@ -19,7 +19,6 @@ reading is delivered (a forwarder coalesces only an entity that changes
 again while its last state is on the way).
 """
 import argparse
-import json
 import os
 import sys
 import tempfile

@@ -229,6 +229,7 @@ def parser():
     upd.add_argument("--https", action="store_true", help="the board serves HTTPS (its certificate is not checked)")
     upd.add_argument("--no-wait", action="store_true", help="do not wait for the board to keep or roll back the update")
     upd.set_defaults(func=cmd_ota)
+
     mobile = sub.add_parser("mobile", help="list or remove the phones registered through mobile_app",
                             description="The phones registered with the gateway's mobile_app API "
                             "(DIR/mobile_app.json). A removed phone's webhook answers 410, so its "
