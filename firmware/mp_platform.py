@@ -50,7 +50,7 @@ class MicroPythonPlatform:
         "ugate.http.server.Server.write_timeout": 20,
         "ugate.http.server.Server.max_header_lines": 32,
         "ugate.http.server.Server.max_head_bytes": 8 * 1024,
-        "ugate.http.server.Server.write_bytes": 512,
+        "ugate.http.server.Server.write_bytes": 2048,
         "ugate.hub.states.StateMachine.max_json_chars": 32 * 1024,
         "ugate.http.sse.EventStreamBody.max_pending_bytes": 16 * 1024,
         "ugate.faces.hono.ConsumerStream.max_pending_bytes": 32 * 1024,

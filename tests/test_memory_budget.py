@@ -30,10 +30,11 @@ from ws_client import connect, recv, send
 #: (Before: 320K passed, budget 384K; before faces were imported only when
 #: configured, 420K passed and the budget was 512K.)
 HEAP_BUDGET_64BIT = "416K"
-#: the same for REST and one serial port alone: 240K passed 3 times in 3,
-#: 224K 2 times in 3, 208K failed, so about 13 %; UGATE_SMALL_HEAP_BUDGET
-#: overrides it.
-SMALL_HEAP_BUDGET_64BIT = "272K"
+#: the same for REST and one serial port alone: after keep-alive and the
+#: hardening 272K passed 5 times in 5, 256K and 240K failed 3 times in 3
+#: (before them 240K passed), so this leaves about 6 %;
+#: UGATE_SMALL_HEAP_BUDGET overrides it.
+SMALL_HEAP_BUDGET_64BIT = "288K"
 #: REST and one serial port with the code in a ROMFS image mapped outside
 #: the heap: 192K passed 3 times in 3, 176K failed 3 times in 3 (with
 #: sign-in; before it 176K passed 1 time in 2), so this leaves about 15 %;

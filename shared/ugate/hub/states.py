@@ -102,25 +102,6 @@ NOTIFICATION_DOMAIN = "persistent_notification"
 SHARDS = 16
 
 
-def _entity_id(state):
-    return state.entity_id
-
-
-def _merged(runs):
-    """The states of the sorted lists `runs`, in entity id order."""
-    heads = [0] * len(runs)
-    while True:
-        best = None
-        for i, run in enumerate(runs):
-            if heads[i] < len(run) and (
-                    best is None or run[heads[i]].entity_id < runs[best][heads[best]].entity_id):
-                best = i
-        if best is None:
-            return
-        yield runs[best][heads[best]]
-        heads[best] += 1
-
-
 class StateMachine:
     #: Entities kept at most (notifications aside); a new entity past this is
     #: refused. The app sets it from `limits.max_entities` (lower on boards).
@@ -145,7 +126,7 @@ class StateMachine:
     def __init__(self, bus):
         self.bus = bus
         self._shards = [{} for _ in range(SHARDS)]
-        self._runs = [None] * SHARDS  # each table's states sorted, until one comes or goes
+        self._ids = None  # the entity ids sorted, until one comes or goes
         self.entities = 0  # states held, notifications aside
         self._notifications = []  # their entity ids, oldest first
         self._heap_full_at = None
@@ -165,15 +146,17 @@ class StateMachine:
         return self._shard(entity_id).get(entity_id)
 
     def all(self):
-        """The states now, in entity id order, one at a time: each table is
-        sorted on its own (kept until an entity comes or goes) and the runs
-        merged, so no list of every state is built (a block a board's heap
-        may not have)."""
-        runs = self._runs
-        for i, shard in enumerate(self._shards):
-            if runs[i] is None and shard:
-                runs[i] = sorted(shard.values(), key=_entity_id)
-        return _merged([run for run in runs if run])
+        """The states now, in entity id order, one at a time. The sorted ids
+        are kept until an entity comes or goes (a list of references, a
+        fraction of the tables' size); a state removed while an answer is
+        being written is left out."""
+        if self._ids is None:
+            self._ids = sorted(entity_id for shard in self._shards for entity_id in shard)
+        shards = self._shards
+        for entity_id in self._ids:
+            state = shards[hash(entity_id) % SHARDS].get(entity_id)
+            if state is not None:
+                yield state
 
     def unsorted(self):
         """Every state, in no particular order (cheaper than `all`)."""
@@ -215,8 +198,8 @@ class StateMachine:
         i = self._index(entity_id)
         old = self._shards[i].get(entity_id)
         self._shards[i][entity_id] = state
-        self._runs[i] = None
         if old is None:
+            self._ids = None
             if entity_id.startswith(NOTIFICATION_DOMAIN + "."):
                 self._notifications.append(entity_id)
             else:
@@ -292,7 +275,7 @@ class StateMachine:
         old = self._shard(entity_id).pop(entity_id, None)
         if old is None:
             return False
-        self._runs[self._index(entity_id)] = None
+        self._ids = None
         if entity_id in self._notifications:
             self._notifications.remove(entity_id)
         else:
