@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython token test venv clean firmware deploy flash bench bench-ha
+.PHONY: run run-micropython token test venv page clean firmware deploy flash bench bench-ha
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,12 @@ $(MP32): tools/mp32/package-lock.json
 	npm ci --prefix tools/mp32 --no-audit --no-fund --loglevel=error
 	touch $@
 
-venv: $(STAMP) $(MPY_PACKAGES) $(MP32)
+venv: $(STAMP) $(MPY_PACKAGES) $(MP32) page
+
+# The web page's files gzipped next to them (tools/page_gzip.py), as the
+# gateway serves them; cheap, so always run.
+page: $(STAMP)
+	@$(BIN)/python tools/page_gzip.py > /dev/null
 
 # `make run` feeds the gateway from a simulated sensor gateway per protocol:
 # each plays traffic on a pseudo terminal linked at $(CONFIG_DIR)/sim-<protocol>,
@@ -61,11 +66,11 @@ with_simulators = trap 'kill $$sims 2>/dev/null' EXIT INT TERM; sims=; \
 	$(1)
 
 ## run: start the gateway on http://127.0.0.1:8123 with the config in ./.ugate, fed by simulated sensors
-run: $(STAMP) $(CONFIG_DIR)/config.json
+run: $(STAMP) page $(CONFIG_DIR)/config.json
 	@$(call with_simulators,$(BIN)/ugate run --config-dir $(CONFIG_DIR) --host 127.0.0.1 --port $(PORT))
 
 ## run-micropython: the same gateway under the MicroPython unix port
-run-micropython: $(STAMP) $(MPY_PACKAGES) $(CONFIG_DIR)/config.json
+run-micropython: $(STAMP) $(MPY_PACKAGES) page $(CONFIG_DIR)/config.json
 	@$(call with_simulators,$(BIN)/ugate run --config-dir $(CONFIG_DIR) --host 127.0.0.1 --port $(PORT) --runtime micropython)
 
 # First start only (no prerequisite, so an edited config is never replaced):
@@ -79,7 +84,7 @@ token: $(STAMP)
 	@$(BIN)/ugate token create --config-dir $(CONFIG_DIR) --name token-$$(date +%Y%m%d-%H%M%S)
 
 ## test: the whole suite, every behaviour test on CPython and on MicroPython
-test: $(STAMP) $(MPY_PACKAGES) $(MP32) $(DEBIAN_PACKAGES)
+test: $(STAMP) $(MPY_PACKAGES) $(MP32) page $(DEBIAN_PACKAGES)
 	$(BIN)/python -m pytest -n 2 tests
 
 ## firmware: compile ugate, its firmware glue and Microdot to .mpy in build/$(BOARD)/, and lib/ as the ROMFS image build/$(BOARD)/romfs.img (BOARD=esp32|esp32s3|pico_w)

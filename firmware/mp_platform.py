@@ -72,6 +72,7 @@ class MicroPythonPlatform:
         "ugate.sources.hono.adapter.Adapter.max_entities_per_tenant": 64,
         "ugate.sources.sensors.mysensors.MySensors.max_children": 64,
         "ugate.sources.sensors.mysensors.MySensors.max_values": 128,
+        "ugate.hub.history.History.max_points": 16,
     }
 
     #: The heap is collected after every 1/`gc_share` of it has been
@@ -130,6 +131,17 @@ class MicroPythonPlatform:
             return []
         import board_appliance
         return [board_appliance]
+    def memory(self):
+        """The heap, free and used, for the owner's status page."""
+        gc.collect()
+        return {"heap_free_bytes": gc.mem_free(), "heap_used_bytes": gc.mem_alloc()}
+
+    def restart(self):
+        """A board resets (a clean heap); the unix port starts again in this
+        process (`ugate.app.run`)."""
+        if IS_BOARD:
+            import machine
+            machine.reset()
 
     def on_stop_signal(self, stop):
         pass  # no signals here: Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process

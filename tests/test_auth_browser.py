@@ -1,6 +1,5 @@
 """The companion apps' sign-in, end to end in a real browser on both
-runtimes: Debian's headless Chromium driven by Selenium (the system's
-/usr/bin/chromium and /usr/bin/chromedriver; `make test` installs them)
+runtimes: Debian's headless Chromium driven by Selenium (tests/browser.py)
 opens /auth/authorize as the Android app's web view does, a user signs in
 with the keyboard alone, and the navigation to
 homeassistant://auth-callback?code=…&state=… is read from the browser's
@@ -18,34 +17,18 @@ import os
 import urllib.parse
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from auth_client import ANDROID, APP_CALLBACK, create_user, token_request
+from browser import chromium
 from mobile_phone import Phone
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
 
 @pytest.fixture
 def browser(tmp_path):
-    assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), \
-        "Debian's chromium and chromium-driver are missing: make test installs them"
-    os.environ["SE_OFFLINE"] = "true"  # Selenium must never download a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--user-data-dir=" + str(tmp_path / "chromium-profile"))
-    options.add_argument("--window-size=412,800")  # a phone's web view
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium(tmp_path / "chromium-profile", performance_log=True)
     yield driver
     driver.quit()
 

@@ -21,7 +21,7 @@ BAD = [
     ({"login_attempts_threshold": 0}, "key 'login_attempts_threshold'"),
     ({"limits": {"max_connections": 0}}, "key 'limits.max_connections': expected an integer >= 1, got 0"),
     ({"limits": {"bogus": 1}}, "unknown key 'limits.bogus'"),
-    ({"disabled_faces": ["rest"]}, "key 'disabled_faces[0]': expected one of websocket, stream, auth, mobile_app, got \"rest\""),
+    ({"disabled_faces": ["rest"]}, "key 'disabled_faces[0]': expected one of websocket, stream, auth, mobile_app, page, history, got \"rest\""),
     ([1, 2], "the top level must be a JSON object"),
 ]
 

@@ -46,8 +46,11 @@ def test_build_tree_is_what_a_board_needs(board_tree):
     assert core and set(core) <= set(built)
     assert {"lib/mp_platform.mpy", "lib/board_uart.mpy", "lib/microdot/__init__.mpy",
             "lib/microdot/microdot.mpy", "lib/microdot/websocket.mpy"} <= set(built)
-    # main.py and boot.py stay readable source; nothing else is .py
-    assert [f for f in built if not f.endswith(".mpy")] == ["board.json", "boot.py", "main.py", "romfs.img"]
+    # main.py and boot.py stay readable source; nothing else is .py; the web
+    # page is there gzipped only
+    assert [f for f in built if not f.endswith(".mpy")] == [
+        "board.json", "boot.py", "lib/ugate/faces/page/index.html.gz", "lib/ugate/faces/page/page.css.gz",
+        "lib/ugate/faces/page/page.js.gz", "main.py", "romfs.img"]
     assert "board_boot.mpy" in built  # in the flash root, out of reach of an update of lib/
     assert read(os.path.join(board_tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
     assert json.loads(read(os.path.join(board_tree, "board.json"))) == build.load_board("esp32")
@@ -125,7 +128,8 @@ def test_freeze_manifest_names_existing_files(board_tree):
         os.chdir(here)
     assert calls[0] == ("include", "$(PORT_DIR)/boards/manifest.py", None, None)
     # Every module of the tree: lib/ and the flash root's (board_boot).
-    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(board_tree) if f.startswith("lib/")} | {
+    assert frozen == {f[len("lib/"):-len(".mpy")] + ".py" for f in files(board_tree)
+                      if f.startswith("lib/") and f.endswith(".mpy")} | {
         f[:-len(".mpy")] + ".py" for f in files(board_tree) if "/" not in f and f.endswith(".mpy")}
 
 

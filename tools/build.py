@@ -8,7 +8,8 @@ build/<board>/ holds what the board's flash root receives:
     board_boot.mpy         the boot record (code slots, safe mode): in the
                            flash root, outside lib/, so an over-the-air
                            update of lib/ cannot break it
-    lib/ugate/...          the shared core, every module, as .mpy
+    lib/ugate/...          the shared core, every module, as .mpy, and
+                           the web page's files gzipped (faces/page/*.gz)
     lib/microdot/...       the Microdot modules ugate imports (from the pip
                            installed package), as .mpy
     lib/umqtt/simple.mpy,  the MicroPython packages of tools/mpy_packages.py
@@ -38,6 +39,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mpy_packages  # noqa: E402  (tools/mpy_packages.py)
+import page_gzip  # noqa: E402  (tools/page_gzip.py)
 
 SHARED = os.path.join(ROOT, "shared")
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -155,6 +157,8 @@ def build(board, out=None):
     lib = os.path.join(out, "lib")
     for src in core_sources():
         mpy_cross(src, os.path.join(lib, os.path.relpath(src, SHARED))[:-3] + ".mpy", args)
+    # The web page, gzipped only: the board serves what browsers accept.
+    page_gzip.write(os.path.join(lib, "ugate", "faces", "page"))
     for src in glue_sources():
         mpy_cross(src, os.path.join(lib, os.path.basename(src))[:-3] + ".mpy", args)
     for rel in microdot_modules(sources()):

@@ -87,6 +87,19 @@ class HostPlatform:
             await asyncio.Event().wait()  # until the gateway stops
         finally:
             await zc.async_close()  # says goodbye for the registered service
+    def memory(self):
+        """The process's resident memory (Linux), for the owner's status page."""
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return {"rss_bytes": int(line.split()[1]) * 1024}
+        except OSError:
+            pass
+        return {}
+
+    def restart(self):
+        pass  # `ugate.app.run` starts again in this process
 
     def on_stop_signal(self, stop):
         loop = asyncio.get_running_loop()

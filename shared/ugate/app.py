@@ -32,6 +32,12 @@ def _face_enabled(name):
     return lambda hub: name not in hub.config["disabled_faces"]
 
 
+def _web_page(hub):
+    """Unless left out, and only with the WebSocket API (the page reads
+    everything live through it)."""
+    return not {"page", "websocket"} & set(hub.config["disabled_faces"])
+
+
 def _static_files(hub):
     # Home Assistant too serves /local/ only when www/ exists at start.
     return store.exists(store.join(hub.config_dir, "www"))
@@ -70,6 +76,9 @@ def _forward(hub):
 HUB_PARTS = (
     ("ugate.hub.notifications", _always),
     ("ugate.hub.restore", _restore),
+    # The web page's parts: only with the page (and the WebSocket API it reads through).
+    ("ugate.hub.history", lambda hub: _web_page(hub) and "history" not in hub.config["disabled_faces"]),
+    ("ugate.hub.system_log", _web_page),
 )
 
 #: Where readings come from: `setup(app, hub)` (a source devices reach over
@@ -93,6 +102,7 @@ FACES = (
     ("ugate.faces.homeassistant.zeroconf", _zeroconf),
     ("ugate.faces.hono", _hono),
     ("ugate.faces.forward", _forward),
+    ("ugate.faces.page", _web_page),  # last: its owner route takes the rest of /api/ugate/
 )
 
 
@@ -144,6 +154,7 @@ def create_app(hub):
     app.on_login_failure.append(ban.login_failed)
     app.on_login_success.append(ban.login_succeeded)
     app.default_body_gate = body_gate(hub.auth)  # large bodies only with a token
+    app.ban = ban  # the owner lists and lifts bans (faces.page.owner)
     app.cors = Cors(hub.config["cors_allowed_origins"])
     app.layers = layers(hub, ban, app.cors)
     for part in hub_parts:
@@ -240,14 +251,24 @@ def load_config(config_dir, overrides=None):
 
 def run(config_dir, overrides, platform):
     """Load the config (ConfigError goes to the caller), print the URL and,
-    on first start, an owner token, then serve until stopped. A config
-    directory that does not exist yet (a board deployed without a config)
-    is made: the gateway starts with the defaults."""
+    on first start, an owner token, then serve until stopped; again with
+    the config as it is then when the owner asked for a restart (a board
+    resets instead: `platform.restart()`). A config directory that does
+    not exist yet (a board deployed without a config) is made: the gateway
+    starts with the defaults."""
     if not store.exists(config_dir):
         store.makedirs(config_dir)
+    while start(config_dir, overrides, platform).restart_requested:
+        _log.info("restarting")
+        platform.restart()
+
+
+def start(config_dir, overrides, platform):
+    """Serve once, until stopped or asked to restart; returns the hub."""
     conf = load_config(config_dir, overrides)
     log.configure(conf["log_level"], conf["log_file"])
     hub = Hub(conf, config_dir, platform)
+    hub.config_overrides = overrides
     app = create_app(hub)
     ssl = ssl_context(hub)  # before a first token is printed: a bad file stops the start
     print("ugate {} on {}".format(hub.version, url(conf)))
@@ -268,3 +289,4 @@ def run(config_dir, overrides, platform):
         asyncio.run(serve(hub, app, ssl))
     except KeyboardInterrupt:
         pass  # serve() has stopped the hub on its way out
+    return hub

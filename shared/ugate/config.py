@@ -283,7 +283,7 @@ SCHEMA = {
     # Systems the gateway delivers into: Home Assistant, Hono, MQTT brokers.
     "forward": (forwarders, []),
     # Faces a board may leave out to save heap (Home Assistant clients need them).
-    "disabled_faces": (list_of(one_of("websocket", "stream", "auth", "mobile_app")), []),
+    "disabled_faces": (list_of(one_of("websocket", "stream", "auth", "mobile_app", "page", "history")), []),
     "board": (section(BOARD), {}),
 }
 
@@ -307,12 +307,14 @@ def validate(data):
     return conf
 
 
-def load(config_dir, overrides=None):
+def load(config_dir, overrides=None, text=None):
     """Read `config_dir/config.json` (absent means all defaults), apply
-    command-line overrides and check the result."""
+    command-line overrides and check the result. `text` checks that text
+    as the file instead (a config about to be saved)."""
     path = store.join(config_dir, "config.json")
     try:
-        text = store.read_text(path)
+        if text is None:
+            text = store.read_text(path)
     except UnicodeError:
         raise ConfigError("{}: not UTF-8 text".format(path))
     except OSError as exc:

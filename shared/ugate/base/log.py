@@ -16,6 +16,9 @@ class Log:
     path = None
     #: The log file is cut in half when it grows past this many bytes.
     max_file_size = 256 * 1024
+    #: Callables `f(name, label, msg, us)` told of each line written (the
+    #: hub turns them into events for the web page's live log).
+    listeners = []
 
     def __init__(self, name):
         self.name = name
@@ -23,14 +26,17 @@ class Log:
     def _write(self, level, label, msg):
         if level < Log.level:
             return
-        line = "{} {} {}: {}\n".format(dates.iso(compat.now_us())[:23], label, self.name,
-                                       printable(msg))
+        now = compat.now_us()
+        msg = printable(msg)
+        line = "{} {} {}: {}\n".format(dates.iso(now)[:23], label, self.name, msg)
         try:
             sys.stderr.write(line)
         except Exception:  # a closed stderr must not stop the gateway
             pass
         if Log.path:
             _append(Log.path, line, Log.max_file_size)
+        for listener in Log.listeners:
+            listener(self.name, label, msg, now)
 
     def debug(self, msg):
         self._write(10, "DEBUG", msg)

@@ -7,13 +7,14 @@ Kafka; a gateway offers the same three things over HTTP:
     POST /api/hono/<tenant>/commands/<device>?name=<command>[&timeout=<s>]
                                                    body and Content-Type = the command;
                                                    with timeout: wait for the device's response
+    GET  /api/ugate/consumers                      who consumes now (for the web page)
 """
 from microdot import Response
 
 from ugate.base import compat, jsoninput
 from ugate.http import url
 from ugate.http.auth import requires_auth, watch_revocation
-from ugate.http.responses import json_error
+from ugate.http.responses import json_error, json_response
 from ugate.http.server import remote
 from ugate.http.sse import EventStreamBody, frame
 from ugate.hub.commands import Command, DeviceUnavailable
@@ -88,6 +89,11 @@ def setup(app, hub):
         if not messages.ack(CONSUMER, tenant, msg_id, outcome):
             return json_error(404, "no such message waiting")
         return Response("", 204)
+
+    @app.get("/api/ugate/consumers")
+    @auth
+    async def consumers(request):
+        return json_response(messages.status())
 
     @app.post("/api/hono/<tenant>/commands/<path:device>")
     @auth

@@ -9,7 +9,7 @@ from ugate.base.compat import OrderedDict
 REASONS = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 304: "Not Modified",
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large",
+    405: "Method Not Allowed", 406: "Not Acceptable", 408: "Request Timeout", 413: "Payload Too Large",
     429: "Too Many Requests", 431: "Request Header Fields Too Large",
     500: "Internal Server Error", 503: "Service Unavailable",
 }

@@ -326,6 +326,12 @@ class Server(Microdot):
                 conn.close()
         super().shutdown()
 
+    def close_connections(self):
+        """End every connection now, busy or not: on a restart, streams and
+        WebSocket clients reconnect to the gateway that follows."""
+        for conn in list(self.open_connections):
+            conn.close()
+
     # Connections: admission, timeouts.
 
     def _admit(self, writer):

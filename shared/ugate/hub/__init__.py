@@ -55,6 +55,11 @@ class Hub:
         #: phones of mobile_app): objects with `devices()` and `entities()`.
         self.registries = []
         self._instance_id = None
+        #: The command line's overrides of config.json (host, port): a new
+        #: config is checked with them, as at start.
+        self.config_overrides = None
+        #: Set (with the server shut down) to start again with config.json as it is now.
+        self.restart_requested = False
 
     @property
     def instance_id(self):

@@ -268,8 +268,10 @@ class Receiver:
         self.consumer = consumer
         self.tenant = tenant
         self.push = push
-        self.name = name  # for the log: the client's address
+        self.name = name  # for the log and the status: the client's address
         self.wants = wants
+        self.since = compat.now_us()
+        self.handed = 0  # messages handed to it, for its status
 
     def takes(self, msg):
         return self.tenant == msg.tenant and (self.wants is None or self.wants(msg))
@@ -335,8 +337,19 @@ class Messages:
         telemetry nobody consumes)."""
         receivers = [r for r in self.receivers if r.takes(msg)]
         for receiver in receivers:
+            receiver.handed += 1
             receiver.push(msg)
         return bool(receivers)
+
+    def status(self):
+        """The connected receivers, for the owner's status page: who, for
+        which tenant, since when, messages handed, stored events still to
+        settle."""
+        return [compat.OrderedDict([
+            ("name", r.name), ("consumer", r.consumer), ("tenant", r.tenant),
+            ("since", dates.iso(r.since)), ("messages", r.handed),
+            ("events_waiting", len(self.events.waiting(r.consumer, r.tenant)))])
+            for r in self.receivers]
 
     async def deliver(self, msg, ack_timeout):
         """Deliver `msg` with its QoS; returns the outcome (None when no

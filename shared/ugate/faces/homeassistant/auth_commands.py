@@ -1,5 +1,6 @@
 """The WebSocket commands of Home Assistant's profile page (its `auth`
-component): who is signed in, and their tokens. Added to the WebSocket
+component): who is signed in, their tokens, and changing one's password
+(`config/auth_provider/homeassistant/change_password`). Added to the WebSocket
 API's command table (`websocket_commands.COMMANDS`) by its setup."""
 from ugate.base.compat import OrderedDict
 from ugate.base.validation import Invalid
@@ -45,9 +46,29 @@ async def delete_refresh_token(conn, msg):
     conn.enqueue(result_message(msg["id"], {}))
 
 
+async def change_password(conn, msg):
+    current = field(msg, "current_password", str, required=True)
+    new = field(msg, "new_password", str, required=True)
+    username = conn.user.username
+    if username is None:  # signed in with a long-lived token of a gateway without users
+        conn.enqueue(error_message(msg["id"], "credentials_not_found", "Credentials not found"))
+        return
+    users = conn.hub.auth.users
+    if await users.check(username, current) is None:
+        conn.enqueue(error_message(msg["id"], "invalid_current_password", "Invalid current password"))
+        return
+    try:
+        await users.set_password(username, new)
+    except ValueError as exc:  # users.UserError: a password it refuses
+        conn.enqueue(error_message(msg["id"], ERR_UNKNOWN_ERROR, str(exc)))
+        return
+    conn.enqueue(result_message(msg["id"]))
+
+
 COMMANDS = {
     "auth/current_user": current_user,
     "auth/long_lived_access_token": long_lived_access_token,
     "auth/refresh_tokens": refresh_tokens,
     "auth/delete_refresh_token": delete_refresh_token,
+    "config/auth_provider/homeassistant/change_password": change_password,
 }

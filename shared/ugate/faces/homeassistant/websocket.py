@@ -283,7 +283,7 @@ class Connection:
 #: which a board's heap holds only once a client calls one.
 LAZY_COMMANDS = {
     "auth_commands": ("auth/current_user", "auth/long_lived_access_token", "auth/refresh_tokens",
-                      "auth/delete_refresh_token"),
+                      "auth/delete_refresh_token", "config/auth_provider/homeassistant/change_password"),
     "registry_commands": ("config/entity_registry/list", "config/entity_registry/list_for_display",
                           "config/entity_registry/get", "config/device_registry/list",
                           "config/area_registry/list", "config/floor_registry/list"),
