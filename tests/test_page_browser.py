@@ -24,6 +24,7 @@ import page_gzip  # tools/page_gzip.py, on the path by conftest
 from auth_client import create_user
 from browser import DESKTOP, PHONE, chromium
 from conftest import ROOT, RUNTIMES, Gateway
+from mobile_phone import Phone
 from test_bridge import Pty
 
 SCREENSHOTS = os.path.join(ROOT, "build", "screenshots")
@@ -142,8 +143,15 @@ def test_connections_and_log(site, browser):
     go(browser, "connections")
     wait(browser, lambda d: "lines read" in text_of(d, "#ports"))
     assert pty.link in text_of(browser, "#ports") and "jsonl" in text_of(browser, "#ports")
-    assert not find(browser, "#phones-part").is_displayed()  # no phones API in this config: 404, hidden
+    # A phone registered (as the companion app does), listed, and removed.
+    Phone(gw).register()
+    wait(browser, lambda d: "Pixel 8" in text_of(d, "#phones"))
+    assert "2025.1.1-full" in text_of(browser, "#phones")
     screenshots(browser, gw, "connections")
+    browser.execute_script("window.confirm = function () { return true; };")
+    find(browser, '[aria-label="Remove Pixel 8"]').click()
+    wait(browser, lambda d: "Pixel 8" not in text_of(d, "#phones"))
+    assert gw.get("/api/mobile_app/registrations").json() == []
     go(browser, "log")
     wait(browser, lambda d: "listening on" in text_of(d, "#log"))
     gw.get("/api/", token="wrong")  # a warning, live in the log
@@ -171,7 +179,7 @@ def test_security_tokens_notifications_and_bans(site, browser):
     # Unban.
     find(browser, '[aria-label="Unban {}"]'.format(BANNED)).click()
     wait(browser, lambda d: "No address is banned." in text_of(d, "#bans"))
-    assert gw.get("/api/ugate/bans").json() == []
+    assert gw.get("/api/ugate/owner/bans").json() == []
     # A long-lived token: created and shown once, listed, revoked.
     find(browser, "#llat-name").send_keys("dashboard", Keys.ENTER)
     wait(browser, lambda d: find(d, "#llat-value").get_attribute("value"))

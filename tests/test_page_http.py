@@ -1,8 +1,8 @@
 """The web page's files and the APIs it uses that are ugate's own, over
 HTTP on both runtimes: the page at `/` (gzip, ETag, 304, left out by
-`disabled_faces`), `/api/history/period`, `/api/ugate/gateway`,
-`/api/ugate/config` (checked as at start, saved, the gateway restarted),
-`/api/ugate/bans`, owner-only answers, and the WebSocket password change.
+`disabled_faces`), `/api/history/period`, `/api/ugate/owner/gateway`,
+`/api/ugate/owner/config` (checked as at start, saved, the gateway restarted),
+`/api/ugate/owner/bans`, owner-only answers, and the WebSocket password change.
 The browser tests (test_page_browser.py) drive the same through the page."""
 import gzip
 import os
@@ -68,7 +68,7 @@ def test_the_page_can_be_left_out(start_gateway):
     assert gw.get("/", token=False).status_code == 404
     assert gw.get("/page/page.js", token=False).status_code == 404
     assert gw.get("/api/history/period?filter_entity_id=sensor.a").status_code == 404
-    assert gw.get("/api/ugate/gateway").status_code == 404  # the page's owner API goes with it
+    assert gw.get("/api/ugate/owner/gateway").status_code == 404  # the page's owner API goes with it
     assert gw.get("/api/ugate/ports").status_code == 200
     # Without the WebSocket API (the page reads everything live through it)
     # the page is left out too, and the history.
@@ -102,7 +102,7 @@ def test_history_keeps_recent_numeric_values(gateway):
 
 def test_history_is_bounded(start_gateway, runtime):
     gw = start_gateway()
-    limit = gw.get("/api/ugate/gateway").json()["history_points"]
+    limit = gw.get("/api/ugate/owner/gateway").json()["history_points"]
     assert limit == (60 if runtime == "cpython" else 16)
     for i in range(limit + 5):
         gw.post("/api/states/sensor.n", json={"state": str(i)})
@@ -112,7 +112,7 @@ def test_history_is_bounded(start_gateway, runtime):
 
 def test_gateway_info(gateway, runtime):
     gateway.post("/api/states/sensor.a", json={"state": "1"})
-    info = gateway.get("/api/ugate/gateway").json()
+    info = gateway.get("/api/ugate/owner/gateway").json()
     assert info["runtime"] == runtime if runtime == "cpython" else info["runtime"].startswith("micropython-")
     assert info["entities"] == 1
     assert info["max_entities"] == (10000 if runtime == "cpython" else 256)
@@ -121,7 +121,7 @@ def test_gateway_info(gateway, runtime):
         assert info["memory"]["rss_bytes"] > 1000000
     else:
         assert info["memory"]["heap_free_bytes"] > 0 and info["memory"]["heap_used_bytes"] > 0
-    assert gateway.get("/api/ugate/gateway", token=False).status_code == 401
+    assert gateway.get("/api/ugate/owner/gateway", token=False).status_code == 401
 
 
 def cli_error(config_dir, text):
@@ -135,12 +135,12 @@ def cli_error(config_dir, text):
 
 def test_config_is_checked_saved_and_the_gateway_restarts(start_gateway, tmp_path):
     gw = start_gateway({"location_name": "before"})
-    r = gw.get("/api/ugate/config")
+    r = gw.get("/api/ugate/owner/config")
     assert r.json()["text"] == '{"location_name": "before"}'
     path = r.json()["path"]
     # Refused with the words the CLI prints, and the file left alone.
     for text in ('{"limits": {"max_entities": "80"}}', '{"location_name": ', '{"nope": 1}'):
-        r = gw.post("/api/ugate/config", json={"text": text})
+        r = gw.post("/api/ugate/owner/config", json={"text": text})
         assert r.status_code == 400
         expected = cli_error(tmp_path, text).replace(str(tmp_path), gw.config_dir)
         if "JSON" in expected:  # the parser's own words differ between the runtimes
@@ -148,13 +148,13 @@ def test_config_is_checked_saved_and_the_gateway_restarts(start_gateway, tmp_pat
             assert r.json()["message"].startswith(expected + " (")
         else:
             assert r.json()["message"] == expected
-    assert gw.post("/api/ugate/config", json={"txt": "{}"}).status_code == 400
+    assert gw.post("/api/ugate/owner/config", json={"txt": "{}"}).status_code == 400
     assert gw.get("/api/config").json()["location_name"] == "before"
     # A valid one is saved, and the gateway starts again with it, same port;
     # a WebSocket client of the gateway before is closed (to reconnect).
     pid = gw.proc.pid
     ws = connect(gw)
-    r = gw.post("/api/ugate/config", json={"text": '{"location_name": "after"}\n'})
+    r = gw.post("/api/ugate/owner/config", json={"text": '{"location_name": "after"}\n'})
     assert r.status_code == 200, r.text
 
     def renamed():
@@ -178,16 +178,16 @@ def test_ban_list_and_unban(start_gateway, tmp_path):
         f.write("\n203.0.113.7:\n  banned_at: '2026-01-01T00:00:00+00:00'\n"
                 "\n127.0.0.2:\n  banned_at: '2026-01-02T00:00:00+00:00'\n")
     gw = start_gateway(config_dir=config_dir)
-    assert gw.get("/api/ugate/bans").json() == ["127.0.0.2", "203.0.113.7"]
-    r = gw.delete("/api/ugate/bans/203.0.113.7")
+    assert gw.get("/api/ugate/owner/bans").json() == ["127.0.0.2", "203.0.113.7"]
+    r = gw.delete("/api/ugate/owner/bans/203.0.113.7")
     assert r.status_code == 200, r.text
-    assert gw.get("/api/ugate/bans").json() == ["127.0.0.2"]
-    assert gw.delete("/api/ugate/bans/203.0.113.7").status_code == 404
+    assert gw.get("/api/ugate/owner/bans").json() == ["127.0.0.2"]
+    assert gw.delete("/api/ugate/owner/bans/203.0.113.7").status_code == 404
     with open(bans) as f:
         text = f.read()
     assert "203.0.113.7" not in text and "127.0.0.2:\n  banned_at: '2026-01-02T00:00:00+00:00'" in text
     gw.restart()
-    assert gw.get("/api/ugate/bans").json() == ["127.0.0.2"]
+    assert gw.get("/api/ugate/owner/bans").json() == ["127.0.0.2"]
 
 
 def test_owner_only_apis_refuse_other_users(start_gateway):
@@ -195,9 +195,9 @@ def test_owner_only_apis_refuse_other_users(start_gateway):
     create_user(gw, "ada", "owner pass")
     create_user(gw, "bob", "user pass")
     bob = sign_in(gw, "bob", "user pass")["access_token"]
-    for method, path in (("GET", "/api/ugate/gateway"), ("GET", "/api/ugate/config"),
-                         ("POST", "/api/ugate/config"), ("POST", "/api/ugate/restart"),
-                         ("GET", "/api/ugate/bans"), ("DELETE", "/api/ugate/bans/10.0.0.1")):
+    for method, path in (("GET", "/api/ugate/owner/gateway"), ("GET", "/api/ugate/owner/config"),
+                         ("POST", "/api/ugate/owner/config"), ("POST", "/api/ugate/owner/restart"),
+                         ("GET", "/api/ugate/owner/bans"), ("DELETE", "/api/ugate/owner/bans/10.0.0.1")):
         r = gw.request(method, path, token=bob, json={"text": "{}"} if method == "POST" else None)
         assert r.status_code == 403, (path, r.text)
         assert r.json() == {"message": "Only the owner may do this."}

@@ -102,7 +102,7 @@ FACES = (
     ("ugate.faces.homeassistant.zeroconf", _zeroconf),
     ("ugate.faces.hono", _hono),
     ("ugate.faces.forward", _forward),
-    ("ugate.faces.page", _web_page),  # last: its owner route takes the rest of /api/ugate/
+    ("ugate.faces.page", _web_page),
 )
 
 

@@ -1,13 +1,12 @@
 """The gateway's own web page at `/` and the APIs only the page uses: the
 recent values for its sparklines (`/api/history/period`, from
-`ugate.hub.history`) and the owner's API (`/api/ugate/...`: the gateway's
-figures, config.json, restart, bans). The page signs in as an OAuth2 client
+`ugate.hub.history`) and the owner's API (`/api/ugate/owner/...`: the
+gateway's figures, config.json, restart, bans). The page signs in as an OAuth2 client
 of this gateway and reads everything else through the Home Assistant APIs.
 
 Only the routes are here; their views (`files`, `history`, `owner`) are
 imported on the first request, so a board whose page is never opened holds
-four routes (about 0.7 KB each). Set up after every other face: the owner's
-route takes whatever of `/api/ugate/` the others left.
+four routes (about 0.7 KB each).
 `disabled_faces: ["page"]` leaves it all out, `["history"]` the history.
 """
 from microdot.helpers import wraps  # functools.wraps, or a no-op on MicroPython
@@ -49,7 +48,7 @@ def setup(app, hub):
             from ugate.faces.page import history
             return await history.view(hub, request, path)
 
-    @app.route("/api/ugate/<path:path>", methods=["GET", "POST", "DELETE"])
+    @app.route("/api/ugate/owner/<path:path>", methods=["GET", "POST", "DELETE"])
     @requires_owner(hub.auth)
     async def owner(request, path):
         from ugate.faces.page import owner

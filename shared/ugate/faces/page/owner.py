@@ -1,8 +1,8 @@
-"""The owner's API, imported on its first request: `GET /api/ugate/gateway`
-(version, runtime, uptime, memory, entities against their limit), `GET` and
-`POST /api/ugate/config` (config.json read; a new one checked as at start,
-saved, and the gateway restarted), `POST /api/ugate/restart`, `GET
-/api/ugate/bans` and `DELETE /api/ugate/bans/<address>`. Each view is
+"""The owner's API under `/api/ugate/owner/`, imported on its first
+request: `GET gateway` (version, runtime, uptime, memory, entities against
+their limit), `GET` and `POST config` (config.json read; a new one checked
+as at start, saved, and the gateway restarted), `POST restart`, `GET bans`
+and `DELETE bans/<address>`. Each view is
 `async def (hub, request)`; `dispatch` finds it by method and path."""
 import asyncio
 import json
@@ -27,7 +27,7 @@ def info(hub):
     d["location_name"] = hub.config["location_name"]
     d["uptime"] = (compat.now_us() - hub.started) // 1000000
     d["memory"] = hub.platform.memory()
-    d["entities"] = len(hub.states.all())
+    d["entities"] = hub.states.entities  # notifications aside, as limits.max_entities counts
     d["max_entities"] = hub.states.max_entities
     history = getattr(hub, "history", None)
     d["history_points"] = history.max_points if history else 0
@@ -132,7 +132,7 @@ VIEWS = {("GET", "gateway"): gateway, ("GET", "config"): config, ("POST", "confi
 
 
 async def dispatch(hub, request, path):
-    """The view for `/api/ugate/<path>`; 404 for a path that is none."""
+    """The view for `/api/ugate/owner/<path>`; 404 for a path that is none."""
     method = "GET" if request.method == "HEAD" else request.method
     if method == "DELETE" and path.startswith("bans/"):
         return await unban(hub, request, path[5:])

@@ -503,9 +503,19 @@
         ["messages", c.messages], ["events to settle", c.events_waiting]]);
     });
     await optional("/api/mobile_app/registrations", "phones-part", "phones", function (p) {
-      return card(p.device_name || p.name || p.webhook_id || "phone", Object.keys(p).filter(function (k) {
-        return typeof p[k] !== "object";
-      }).map(function (k) { return [k, p[k]]; }));
+      var remove = el("button", "plain", "Remove");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Remove " + p.device_name);
+      remove.onclick = async function () {
+        if (!confirm("Remove " + p.device_name + "? The app must register again.")) { return; }
+        var r = await api("/api/mobile_app/registrations/" + encodeURIComponent(p.entry_id), {method: "DELETE"});
+        if (!r.ok) { status(await message(r)); }
+        loadConnections();
+      };
+      return card(p.device_name, [["app", p.app_name + " " + p.app_version],
+        ["phone", p.manufacturer + " " + p.model], ["system", p.os_name + " " + p.os_version],
+        ["registered", when(p.created_at)], ["sensors", (p.sensors || []).length],
+        ["push", p.notify_service || "no"]], remove);
     });
     await optional("/api/ugate/board", "board-part", "board", function (b) {
       return card(b.board || b.name || "board", Object.keys(b).filter(function (k) {
@@ -592,12 +602,12 @@
 
   async function loadSecurity() {
     renderNotifications();
-    var r = await api("/api/ugate/bans");
+    var r = await api("/api/ugate/owner/bans");
     if (r.ok) {
       var bans = await r.json();
       replace("bans", bans.length ? bans.map(function (address) {
         return listItem(address, null, "Unban", async function () {
-          var u = await api("/api/ugate/bans/" + encodeURIComponent(address), {method: "DELETE"});
+          var u = await api("/api/ugate/owner/bans/" + encodeURIComponent(address), {method: "DELETE"});
           say("security-message", await message(u), !u.ok);
           loadSecurity();
         });
@@ -621,7 +631,7 @@
   // -- the gateway ------------------------------------------------------------------
 
   async function loadGateway() {
-    var r = await api("/api/ugate/gateway");
+    var r = await api("/api/ugate/owner/gateway");
     if (!r.ok) { replace("info", [el("dd", null, await message(r))]); return; }
     var g = await r.json(), m = g.memory || {}, pairs = [
       ["Version", g.version + " (Home Assistant API " + g.ha_version + ")"], ["Runtime", g.runtime],
@@ -637,7 +647,7 @@
     pairs.forEach(function (p) { out.push(el("dt", null, p[0])); out.push(el("dd", null, p[1])); });
     replace("info", out);
     if (!configLoaded) {
-      var c = await api("/api/ugate/config");
+      var c = await api("/api/ugate/owner/config");
       if (c.ok) {
         var data = await c.json();
         $("config").value = data.text;
@@ -662,7 +672,7 @@
 
   async function saveConfig() {
     say("config-message", "Checking…");
-    var r = await api("/api/ugate/config", {method: "POST", json: {text: $("config").value}});
+    var r = await api("/api/ugate/owner/config", {method: "POST", json: {text: $("config").value}});
     var text = await message(r);
     if (!r.ok) { say("config-message", text, true); return; }
     await waitForRestart(text);
@@ -738,7 +748,7 @@
     };
     $("config-save").onclick = function () { saveConfig().catch(function (e) { say("config-message", e.message, true); }); };
     $("restart").onclick = async function () {
-      var r = await api("/api/ugate/restart", {method: "POST"});
+      var r = await api("/api/ugate/owner/restart", {method: "POST"});
       if (r.ok) { await waitForRestart(await message(r)); } else { say("config-message", await message(r), true); }
     };
     window.onhashchange = function () { if (auth) { show(location.hash.slice(1)); } };
