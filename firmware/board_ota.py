@@ -49,7 +49,8 @@ def _makedirs(path):
 
 
 def check_path(path):
-    if (not path.endswith(".mpy") or path.startswith("/") or ".." in path or "//" in path
+    # Modules, and the web page's gzipped files (ugate/faces/page/*.gz).
+    if (not path.endswith((".mpy", ".gz")) or path.startswith("/") or ".." in path or "//" in path
             or any(c not in PATH_CHARS for c in path.lower())):
         raise UpdateError("not a module path of the tree: {}".format(path))
     return path

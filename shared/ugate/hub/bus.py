@@ -68,6 +68,10 @@ class Bus:
                     del self._listeners[event_type]
         return remove
 
+    def listened(self, event_type):
+        """Whether anyone listens to `event_type` by name (not only to all)."""
+        return event_type in self._listeners
+
     def listener_counts(self):
         return {k: len(v) for k, v in self._listeners.items()}
 

@@ -12,6 +12,8 @@ not a point; a removed entity's points go with it. Read through `GET
 /api/history/period` (`ugate.faces.page.history`)."""
 import struct
 
+from ugate.base import compat
+
 POINT = "<If"
 POINT_BYTES = struct.calcsize(POINT)
 
@@ -30,6 +32,10 @@ class History:
     max_points = 60
     #: Rings allocated at once.
     per_slab = 32
+    #: No new slab while less than 1/`min_free_share` of a board's heap is
+    #: free: the entities come first (they are refused at 1/8), sparklines
+    #: of new entities wait for room.
+    min_free_share = 4
 
     def __init__(self):
         self.slots = {}  # entity id -> its ring's number
@@ -38,7 +44,8 @@ class History:
         self.ring_bytes = 0  # set by the first ring (after a board lowered max_points)
 
     def _ring(self, entity_id):
-        """(slab, offset) of the entity's ring, a new one when it has none."""
+        """(slab, offset) of the entity's ring, a new one when it has none;
+        None when the heap has no room for more."""
         slot = self.slots.get(entity_id)
         if slot is None:
             if not self.ring_bytes:
@@ -48,6 +55,8 @@ class History:
             else:
                 slot = len(self.slots)
                 if slot >= len(self.slabs) * self.per_slab:
+                    if compat.heap_nearly_full(self.min_free_share):
+                        return None
                     self.slabs.append(bytearray(self.per_slab * self.ring_bytes))
             self.slots[entity_id] = slot
             slab, offset = self._where(slot)
@@ -67,7 +76,10 @@ class History:
             if new is None and entity_id in self.slots:
                 self.free.append(self.slots.pop(entity_id))
             return
-        slab, offset = self._ring(entity_id)
+        ring = self._ring(entity_id)
+        if ring is None:
+            return
+        slab, offset = ring
         size = (self.ring_bytes - 2) // POINT_BYTES
         following, count = slab[offset], slab[offset + 1]
         struct.pack_into(POINT, slab, offset + 2 + following * POINT_BYTES,

@@ -1,8 +1,9 @@
 """The gateway's own web page at `/` and the APIs only the page uses: the
 recent values for its sparklines (`/api/history/period`, from
 `ugate.hub.history`) and the owner's API (`/api/ugate/owner/...`: the
-gateway's figures, config.json, restart, bans). The page signs in as an OAuth2 client
-of this gateway and reads everything else through the Home Assistant APIs.
+gateway's figures, config.json, restart, bans). The page signs in as an
+OAuth2 client of this gateway and reads everything else through the Home
+Assistant APIs.
 
 Only the routes are here; their views (`files`, `history`, `owner`) are
 imported on the first request, so a board whose page is never opened holds
@@ -31,6 +32,7 @@ def requires_owner(auth):
 
 def setup(app, hub):
     hub.started = compat.now_us()  # for the owner's figures: the uptime
+
     @app.get("/")
     async def page(request):
         from ugate.faces.page import files
