@@ -314,9 +314,12 @@ def test_encryption_keys(start_gateway):
 def test_removal_answers_410_and_the_phone_registers_again(gateway):
     phone = Phone(gateway)
     phone.register()
+    assert gateway.get("/api/mobile_app/registrations").json()[0]["last_seen"] is None
     phone.send("register_sensor", {"name": "Battery", "type": "sensor", "unique_id": "b", "state": 1})
     old = phone.webhook_id
-    entry = gateway.get("/api/mobile_app/registrations").json()[0]["entry_id"]
+    [listed] = gateway.get("/api/mobile_app/registrations").json()
+    assert listed["last_seen"] is not None and listed["last_seen"] >= listed["created_at"]
+    entry = listed["entry_id"]
     r = gateway.delete("/api/mobile_app/registrations/" + entry)
     assert r.status_code == 200
     assert gateway.delete("/api/mobile_app/registrations/" + entry).status_code == 404

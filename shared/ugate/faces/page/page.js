@@ -514,7 +514,8 @@
       };
       return card(p.device_name, [["app", p.app_name + " " + p.app_version],
         ["phone", p.manufacturer + " " + p.model], ["system", p.os_name + " " + p.os_version],
-        ["registered", when(p.created_at)], ["sensors", (p.sensors || []).length],
+        ["registered", when(p.created_at)], ["last seen", when(p.last_seen) || "not since the start"],
+        ["sensors", (p.sensors || []).length],
         ["push", p.notify_service || "no"]], remove);
     });
     await optional("/api/ugate/board", "board-part", "board", function (b) {

@@ -10,7 +10,7 @@ The owner lists and removes phones with `GET /api/mobile_app/registrations`,
 """
 import asyncio
 
-from ugate.base import log
+from ugate.base import dates, log
 from ugate.base.compat import OrderedDict
 from ugate.faces.homeassistant.mobile_app.push import Push
 from ugate.faces.homeassistant.mobile_app.registrations import (
@@ -35,6 +35,9 @@ class MobileApp:
         self.push = Push(hub, self.registrations)
         #: The phones seen at the last look: webhook id -> registration.
         self.known = {}
+        #: When each phone's webhook was last called (webhook id -> µs), in
+        #: memory only: writing it to flash at every report would wear it.
+        self.last_seen = {}
         self.refresh()
 
     def refresh(self):
@@ -46,6 +49,7 @@ class MobileApp:
             if webhook_id not in current:
                 from ugate.faces.homeassistant.mobile_app.entities import remove_entities
                 self.push.withdraw(webhook_id)
+                self.last_seen.pop(webhook_id, None)
                 remove_entities(self.hub, self.known[webhook_id])
                 _log.info("removed the phone {}".format(self.known[webhook_id]["device_name"]))
         for reg in current.values():
@@ -69,6 +73,8 @@ class MobileApp:
         out["notify_service"] = "notify.mobile_app_" + device_slug(reg) \
             if reg["webhook_id"] in self.push.services else None
         out["sensors"] = sorted(e["entity_id"] for e in reg["sensors"].values())
+        seen = self.last_seen.get(reg["webhook_id"])
+        out["last_seen"] = dates.iso(seen) if seen is not None else None
         return out
 
 

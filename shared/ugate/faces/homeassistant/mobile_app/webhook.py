@@ -96,6 +96,7 @@ async def handle(mobile, webhook_id, request):
     reg = registrations.get(webhook_id)
     if reg is None:
         return Response("", 200)  # as for any unknown webhook: ids cannot be probed
+    mobile.last_seen[webhook_id] = compat.now_us()
     try:
         body = jsoninput.loads(request.body)
     except ValueError:
