@@ -144,7 +144,7 @@ class Registrations:
                                         "ugate mobile remove".format(self.max_registrations))
             data["registrations"][reg["webhook_id"]] = reg
         self._update(change)
-        return self.get(reg["webhook_id"])
+        return reg
 
     def remove(self, webhook_id):
         def change(data):
@@ -164,7 +164,13 @@ class Registrations:
 
     def _update(self, change):
         # Under the file's lock, on what the file holds now: a phone that
-        # `ugate mobile` removed or another process added is not lost.
-        result = self._file.update(change)
-        self._current = self._file.content()
+        # `ugate mobile` removed or another process added is not lost. The
+        # content written is the one handed out from now on (no read again).
+        written = []
+
+        def kept(data):
+            written.append(data)
+            return change(data)
+        result = self._file.update(kept)
+        self._current = written[0]
         return result
