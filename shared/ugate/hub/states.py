@@ -152,9 +152,9 @@ class StateMachine:
         being written is left out."""
         if self._ids is None:
             self._ids = sorted(entity_id for shard in self._shards for entity_id in shard)
-        shard = self._shard
+        shards = self._shards
         for entity_id in self._ids:
-            state = shard(entity_id).get(entity_id)
+            state = shards[hash(entity_id) % SHARDS].get(entity_id)
             if state is not None:
                 yield state
 
