@@ -610,14 +610,20 @@ class Server(Microdot):
     async def _flush(self, conn, writer, head, batch, chunked, last):
         parts = [head] if head else []
         if batch:
-            # Text pieces are joined, then encoded once.
-            data = batch[0] if len(batch) == 1 else ("" if isinstance(batch[0], str) else b"").join(batch)
-            if isinstance(data, str):
-                data = data.encode()
-            if chunked:
-                parts.extend(("{:x}\r\n".format(len(data)).encode(), data, b"\r\n"))
-            else:
-                parts.append(data)
+            try:
+                # Text pieces are joined, then encoded once.
+                joined = [batch[0] if len(batch) == 1 else ("" if isinstance(batch[0], str) else b"").join(batch)]
+            except MemoryError:
+                # A fragmented board heap may have the bytes free but not in
+                # one block of write_bytes: the pieces go one by one.
+                joined = batch
+            for data in joined:
+                if isinstance(data, str):
+                    data = data.encode()
+                if chunked:
+                    parts.extend(("{:x}\r\n".format(len(data)).encode(), data, b"\r\n"))
+                else:
+                    parts.append(data)
         if last and chunked:
             parts.append(b"0\r\n\r\n")
         if parts:

@@ -281,21 +281,24 @@ class MySensors(Protocol):
     def _free_id(self):
         """The lowest id no node has; else one handed out but never used for
         `claim_timeout`; else the id of the node silent longest, if for
-        `recycle_after_days`; else None."""
-        for node_id in range(1, UNASSIGNED_NODE):
-            if node_id not in self.nodes:
-                return node_id
+        `recycle_after_days`; else None. Walks the ids without building a
+        list (a full pool's would be one 2 KB block, which a board's heap
+        may not have)."""
         now = self.unix_time()
-        for node_id, node in sorted(self.nodes.items()):
-            if node.seen is None and now - (node.claimed or 0) >= self.claim_timeout:
-                self._forget(node_id)
+        silent = None  # the id of the node heard from longest ago
+        for node_id in range(1, UNASSIGNED_NODE):
+            node = self.nodes.get(node_id)
+            if node is None:
                 return node_id
-        heard = [i for i in self.nodes if self.nodes[i].seen is not None]
-        if heard:
-            node_id = min(heard, key=lambda i: self.nodes[i].seen)
-            if now - self.nodes[node_id].seen >= self.recycle_after_days * 86400:
-                self._forget(node_id)
-                return node_id
+            if node.seen is None:
+                if now - (node.claimed or 0) >= self.claim_timeout:
+                    self._forget(node_id)
+                    return node_id
+            elif silent is None or node.seen < self.nodes[silent].seen:
+                silent = node_id
+        if silent is not None and now - self.nodes[silent].seen >= self.recycle_after_days * 86400:
+            self._forget(silent)
+            return silent
         return None
 
     def _presentation(self, node_id, child, stype, payload):
