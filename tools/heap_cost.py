@@ -22,9 +22,9 @@ so 32-bit is close to 64-bit from files; ROMFS leaves them in flash.
 
 `--boards` prints, instead, each board's configurations (`fits` in
 boards/<board>.json) measured at 32-bit both ways to install ugate: the
-live heap after `create_app` holding `ENTITIES_HELD` entities, what each
-client may hold (its body and header line, `REQUEST_OVERHEAD`), and what is
-left of `heap_budget`. An entry promises to fit installed as its `install`
+live heap after `create_app` holding `ENTITIES_HELD` entities, what the
+clients may hold (each of the config's `limits.max_connections` its body
+and header line, `REQUEST_OVERHEAD`), and what is left of `heap_budget`. An entry promises to fit installed as its `install`
 says, unless it says "promised": false (a target, shown as such).
 """
 import argparse
@@ -137,7 +137,7 @@ ENTITIES_HELD = 20
 LIMITS = """
 limits = dict(mp_platform.MicroPythonPlatform.limits)
 limits.update((k, v) for k, v in hub.config["limits"].items() if v is not None)
-print(limits["max_body_bytes"], limits["max_header_line"])
+print(limits["max_body_bytes"], limits["max_header_line"], limits["max_connections"])
 """
 #: A request's working heap besides its body and header line: the request
 #: and response objects, a 1 KB piece of a JSON answer, stream buffers.
@@ -285,8 +285,8 @@ def fits(board, spec, tree, workdir, install):
         n=ENTITIES_HELD, attrs=ATTRIBUTES)
     lines = Interpreter(tree, 32, install, hardware=hardware_dir(workdir)).run(["", BEFORE, code, AFTER, LIMITS], [d])
     live = int(lines[-3])
-    body, header = (int(n) for n in lines[-2].split())
-    reserve = spec["clients"] * (body + header + REQUEST_OVERHEAD)
+    body, header, clients = (int(n) for n in lines[-2].split())
+    reserve = clients * (body + header + REQUEST_OVERHEAD)
     budget = build.load_board(board)["heap_budget"]
     return {"live": live, "reserve": reserve, "budget": budget, "left": budget - live - reserve}
 
