@@ -186,6 +186,7 @@ def test_board_status_clock_and_watchdog(make_board):
     status = board.get("/api/ugate/board").json()
     assert status["clock_synced"] is False
     assert status["reset_cause"] == "wdt" and status["wifi_rssi"] == -61
+    assert status["board"] == "ESP32 (generic WROOM-32)"  # the name in its board.json
     assert status["free_heap"] > 0 and status["uptime"] >= 0
     assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib", False, None)
     assert "clock not set yet: times are not trustworthy" in board.console()
@@ -281,6 +282,34 @@ def test_ota_update_is_sent_checked_run_on_trial_and_kept(make_board, tmp_path):
     assert "100% " in err and "the update runs and is kept" in err
     status = board.get("/api/ugate/board").json()
     assert (status["slot"], status["on_trial"]) == ("lib.a", False)
+
+
+def ota(board, *args):
+    return subprocess.run([UGATE, "ota", "--host", "127.0.0.1:{}".format(board.port)] + list(args),
+                          env=dict(os.environ, UGATE_TOKEN=board.token), capture_output=True, text=True)
+
+
+def test_ota_refuses_a_bundle_for_another_board_or_a_damaged_one(make_board, board_tree, tmp_path):
+    board = make_board()
+    with open(os.path.join(board.root, "board.json")) as f:
+        spec = json.load(f)
+    with open(os.path.join(board.root, "board.json"), "w") as f:
+        json.dump(dict(spec, name="Raspberry Pi Pico W"), f)
+    board.boot()
+    bundle = os.path.join(board_tree, "ugate-update.bin")
+    other = ota(board, "--bundle", bundle)
+    assert other.returncode == 2
+    assert ("the update is for ESP32 (generic WROOM-32) (esp32), but the board is Raspberry Pi Pico W"
+            in other.stderr)
+    named = ota(board, "--bundle", bundle, "--board", "pico_w")
+    assert "ugate-update.bin is for the board esp32, not pico_w" in named.stderr
+    with open(bundle, "rb") as f:
+        data = f.read()
+    damaged = tmp_path / "damaged.bin"
+    damaged.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    refused = ota(board, "--bundle", str(damaged))
+    assert refused.returncode == 2 and "in the bundle does not match its SHA-256" in refused.stderr
+    assert not os.path.exists(os.path.join(board.root, "lib.a"))  # nothing was begun
 
 
 def broken_module(tmp_path):

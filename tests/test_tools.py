@@ -2,6 +2,7 @@
 (offline: esptool's argument lists and image checks) and deploying with
 mpremote to the MicroPython unix port on a pseudo terminal, as to a board on
 a serial port. Then a tiny run of the benchmarks."""
+import hashlib
 import json
 import os
 import struct
@@ -18,6 +19,8 @@ import deploy
 import flash
 from conftest import BIN, ROOT, free_port, run_interpreter
 from ptyboard import PtyBoard
+from ugate import VERSION
+from ugate_host import update_bundle
 
 MICRODOT_FOR_HOST_ONLY = {"asgi.py", "wsgi.py", "jinja.py", "session.py", "utemplate.py", "test_client.py"}
 
@@ -50,13 +53,47 @@ def test_build_tree_is_what_a_board_needs(board_tree):
     # page is there gzipped only
     assert [f for f in built if not f.endswith(".mpy")] == [
         "board.json", "boot.py", "lib/ugate/faces/page/index.html.gz", "lib/ugate/faces/page/page.css.gz",
-        "lib/ugate/faces/page/page.js.gz", "main.py", "romfs.img"]
+        "lib/ugate/faces/page/page.js.gz", "main.py", "romfs.img", "ugate-update.bin"]
     assert "board_boot.mpy" in built  # in the flash root, out of reach of an update of lib/
     assert read(os.path.join(board_tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
     assert json.loads(read(os.path.join(board_tree, "board.json"))) == build.load_board("esp32")
     # Microdot's host-only modules never reach the board
     shipped = {os.path.basename(f)[:-4] + ".py" for f in built if f.startswith("lib/microdot/")}
     assert not shipped & MICRODOT_FOR_HOST_ONLY
+
+
+def test_build_writes_lib_as_one_update_bundle(board_tree):
+    """ugate-update.bin: the format line, one JSON line naming each file of
+    lib/ with its size and SHA-256, then the files' bytes in that order."""
+    data = read(os.path.join(board_tree, "ugate-update.bin"))
+    magic, header, rest = data.split(b"\n", 2)
+    assert magic == b"ugate-update 1"
+    header = json.loads(header)
+    assert (header["board"], header["board_name"], header["version"]) == (
+        "esp32", "ESP32 (generic WROOM-32)", VERSION)
+    lib = os.path.join(board_tree, "lib")
+    assert sorted(f["path"] for f in header["files"]) == [os.path.relpath(f, "lib") for f in files(board_tree)
+                                                          if f.startswith("lib/")]
+    for f in header["files"]:
+        content = read(os.path.join(lib, f["path"]))
+        assert (f["size"], f["sha256"]) == (len(content), hashlib.sha256(content).hexdigest())
+        assert rest[:f["size"]] == content
+        rest = rest[f["size"]:]
+    assert rest == b""
+    assert update_bundle.unpack(data) == (header, update_bundle.tree_files(lib))
+
+
+@pytest.mark.parametrize("damage, error", [
+    (lambda d: b"PK\x03\x04" + d[4:], "not a ugate update bundle"),
+    (lambda d: d.replace(b'"files": [', b'"files": {', 1), "header is not the JSON line"),
+    (lambda d: d[:-10], "the bundle ends inside "),
+    (lambda d: d + b"x", "1 bytes after the bundle's last file"),
+    (lambda d: d[:-1] + bytes([d[-1] ^ 1]), " in the bundle does not match its SHA-256"),
+])
+def test_a_damaged_update_bundle_is_refused_with_the_reason(board_tree, damage, error):
+    data = read(os.path.join(board_tree, "ugate-update.bin"))
+    with pytest.raises(update_bundle.BundleError, match=error):
+        update_bundle.unpack(damage(data))
 
 
 def test_build_tree_imports_on_micropython_alone(board_tree):
@@ -237,7 +274,7 @@ def test_deploy_copies_the_tree_and_files_and_the_board_serves(tmp_path, board_t
         # and mpremote's report of each copy is shown.
         assert r.stdout.startswith("installing ugate as .mpy files in /lib\n")
         assert "/main.py :.\n" in r.stdout
-        tree = [f for f in files(board_tree) if f != build.ROMFS_IMAGE]
+        tree = [f for f in files(board_tree) if f not in (build.ROMFS_IMAGE, update_bundle.FILE_NAME)]
         assert files(str(flash_root)) == sorted(tree + [
             "ugate-data/auth.json", "ugate-data/boot.json", "ugate-data/config.json", "ugate-data/wifi.json"])
         for name in tree:

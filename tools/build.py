@@ -22,6 +22,9 @@ build/<board>/ holds what the board's flash root receives:
                            the .mpy files in place from flash (MicroPython
                            mounts it at /rom, with /rom and /rom/lib on
                            sys.path), so their code stays out of the heap
+    ugate-update.bin       lib/ as one update bundle (ugate_host.update_bundle)
+                           for an over-the-air update: `ugate ota --bundle`
+                           or the web page's Update control sends it
 
 A board's sys.path is ['', '.frozen', '/lib']. mpy-cross takes the board's
 extra options from `mpy_cross_args` in its board file (e.g.
@@ -40,6 +43,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mpy_packages  # noqa: E402  (tools/mpy_packages.py)
 import page_gzip  # noqa: E402  (tools/page_gzip.py)
+from ugate import VERSION  # noqa: E402
+from ugate_host import update_bundle  # noqa: E402
 
 SHARED = os.path.join(ROOT, "shared")
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -184,6 +189,7 @@ def build(board, out=None):
         shutil.copy(os.path.join(FIRMWARE, name), os.path.join(out, name))
     shutil.copy(os.path.join(BOARDS, board + ".json"), os.path.join(out, "board.json"))
     romfs(lib, os.path.join(out, ROMFS_IMAGE))
+    update_bundle.write(lib, os.path.join(out, update_bundle.FILE_NAME), board, spec["name"], VERSION)
     return out
 
 

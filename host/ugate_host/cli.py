@@ -6,7 +6,7 @@
     ugate user create|list|password|remove ... --config-dir DIR
     ugate hono tenant|device|credential|remove|list|demo ... --config-dir DIR
     ugate secret set|list|remove [NAME] --config-dir DIR
-    ugate ota --host HOST[:PORT] --board NAME [--token TOKEN] [--https] [--no-wait]
+    ugate ota --host HOST[:PORT] (--board NAME | --bundle FILE) [--token TOKEN] [--https] [--no-wait]
     ugate mobile list|remove [PHONE] --config-dir DIR
     ugate simulate --protocol mysensors|rflink|rtl_433|jsonl [--interval S] [--link PATH]
 """
@@ -159,8 +159,10 @@ def cmd_ota(args):
     token = args.token or os.environ.get("UGATE_TOKEN")
     if not token:
         raise config_mod.ConfigError("give an access token: --token TOKEN or UGATE_TOKEN")
+    if not (args.board or args.bundle):
+        raise config_mod.ConfigError("give the board to build for (--board esp32) or an update bundle (--bundle FILE)")
     try:
-        return ota.run(args.host, args.board, token, args.https, args.no_wait)
+        return ota.run(args.host, args.board, token, args.https, args.no_wait, bundle=args.bundle)
     except (ota.OtaError, OSError) as exc:
         raise config_mod.ConfigError("update failed: {}".format(exc))
 
@@ -221,10 +223,13 @@ def parser():
     secret.set_defaults(func=cmd_secret)
 
     upd = sub.add_parser("ota", help="update ugate on a board over the network",
-                         description="Build ugate for a board and send it to the board's update API; the "
-                         "board restarts into it and keeps it once it runs, or goes back to the code before.")
+                         description="Build ugate for a board (or take an update bundle built before) and send "
+                         "it to the board's update API; the board restarts into it and keeps it once it runs, or "
+                         "goes back to the code before.")
     upd.add_argument("--host", required=True, help="the board's address, e.g. garden-shed.local or 192.168.1.40:8123")
-    upd.add_argument("--board", required=True, help="its board file in boards/ without .json (e.g. esp32)")
+    upd.add_argument("--board", help="its board file in boards/ without .json (e.g. esp32): build for it")
+    upd.add_argument("--bundle", help="send this update bundle (build/<board>/ugate-update.bin of make firmware) "
+                     "instead of building")
     upd.add_argument("--token", help="an access token (default: the UGATE_TOKEN environment variable)")
     upd.add_argument("--https", action="store_true", help="the board serves HTTPS (its certificate is not checked)")
     upd.add_argument("--no-wait", action="store_true", help="do not wait for the board to keep or roll back the update")

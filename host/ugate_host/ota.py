@@ -1,8 +1,12 @@
 """`ugate ota`: update ugate on a board over the network.
 
     ugate ota --host garden-shed.local[:PORT] --board esp32 [--token TOKEN] [--https] [--no-wait]
+    ugate ota --host garden-shed.local[:PORT] --bundle build/esp32/ugate-update.bin ...
 
-It builds the board's .mpy tree (tools/build.py), sends lib/ file by file to
+It builds the board's .mpy tree (tools/build.py), or takes an update bundle
+built before (ugate_host.update_bundle: what the build writes as
+ugate-update.bin, and what the web page's Update control sends), checks
+that the bundle is for the board the board says it is, sends its files to
 the board's update API with an access token (in pieces no larger than a
 board's request body, with a progress bar), then the SHA-256 of every file;
 the board checks them as written to its flash, restarts into the update on
@@ -10,13 +14,14 @@ trial and keeps it once it has served for `board.update_confirm_after`
 seconds, or goes back to the code before it. Without --no-wait this command
 waits for that outcome.
 """
-import hashlib
 import http.client
 import json
 import os
 import ssl
 import sys
 import time
+
+from ugate_host import update_bundle
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Bytes per request: below the smallest body limit a board config sets.
@@ -26,17 +31,6 @@ BAR = 30
 
 class OtaError(Exception):
     pass
-
-
-def tree_files(lib):
-    """[(path relative to lib/ with '/', bytes)] of the tree."""
-    out = []
-    for d, _, names in sorted(os.walk(lib)):
-        for name in sorted(names):
-            path = os.path.join(d, name)
-            with open(path, "rb") as f:
-                out.append((os.path.relpath(path, lib).replace(os.sep, "/"), f.read()))
-    return out
 
 
 class Board:
@@ -91,8 +85,8 @@ def progress(done, total, out):
     out.flush()
 
 
-def send(board, files, out=sys.stderr):
-    """Begin, send every file in pieces, commit; returns the slot."""
+def send(board, header, files, out=sys.stderr):
+    """Begin, send every file of the bundle in pieces, commit; returns the slot."""
     slot = board.request("POST", "/api/ugate/update")["slot"]
     total, done = sum(len(data) for _, data in files), 0
     for path, data in files:
@@ -102,7 +96,7 @@ def send(board, files, out=sys.stderr):
             done += len(piece)
             progress(done, total, out)
     out.write("\n")
-    manifest = {path: hashlib.sha256(data).hexdigest() for path, data in files}
+    manifest = {f["path"]: f["sha256"] for f in header["files"]}
     board.request("POST", "/api/ugate/update/commit", json.dumps({"files": manifest}).encode())
     return slot
 
@@ -127,19 +121,45 @@ def wait(board, slot, timeout, out=sys.stderr):
     raise OtaError("the board did not report the update's outcome within {} s".format(timeout))
 
 
-def run(host, board_name, token, https=False, no_wait=False, timeout=180, out=sys.stderr):
-    sys.path.insert(0, os.path.join(REPO, "tools"))
-    import build  # tools/build.py
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            tree = build.build(board_name, os.path.join(tmp, board_name))
-        except build.BuildError as exc:
-            raise OtaError(str(exc))
-        files = tree_files(os.path.join(tree, "lib"))
+def bundle_for(board_name, bundle):
+    """(header, files) of the bundle file `bundle`, or of a build for
+    `board_name` when there is none."""
+    if bundle is None:
+        sys.path.insert(0, os.path.join(REPO, "tools"))
+        import build  # tools/build.py
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                tree = build.build(board_name, os.path.join(tmp, board_name))
+            except build.BuildError as exc:
+                raise OtaError(str(exc))
+            bundle = os.path.join(tree, update_bundle.FILE_NAME)
+            return update_bundle.read(bundle)
+    try:
+        header, files = update_bundle.read(bundle)
+    except update_bundle.BundleError as exc:
+        raise OtaError("{}: {}".format(bundle, exc))
+    if board_name and header.get("board") != board_name:
+        raise OtaError("{} is for the board {}, not {}".format(bundle, header.get("board"), board_name))
+    return header, files
+
+
+def check_board(board, header):
+    """The board must be the one the bundle was built for (its status names
+    its board file's name)."""
+    status = board.request("GET", "/api/ugate/board")
+    if status.get("board") and status["board"] != header.get("board_name"):
+        raise OtaError("the update is for {} ({}), but the board is {}".format(
+            header.get("board_name"), header.get("board"), status["board"]))
+
+
+def run(host, board_name, token, https=False, no_wait=False, timeout=180, out=sys.stderr, bundle=None):
+    header, files = bundle_for(board_name, bundle)
     board = Board(host, token, https)
     try:
-        slot = send(board, files, out)
+        check_board(board, header)
+        out.write("sending ugate {} for {}\n".format(header.get("version"), header.get("board_name")))
+        slot = send(board, header, files, out)
         out.write("the board checked the update and restarts into it ({})\n".format(slot))
         if no_wait:
             return 0
