@@ -43,6 +43,7 @@
     var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
     return (d ? d + " d " : "") + (d || h ? h + " h " : "") + m + " min";
   }
+  function pause(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
   function bytes(n) { return n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : Math.round(n / 1024) + " KiB"; }
   function number(text) {
     if (typeof text !== "string" || text.trim() === "") { return null; }
@@ -175,7 +176,7 @@
 
   async function message(r) {
     var data = await r.json().catch(function () { return {}; });
-    return data.message || r.status + " " + r.statusText;
+    return data.message || data.error || r.status + " " + r.statusText;
   }
 
   // -- the WebSocket API ------------------------------------------------------------
@@ -647,6 +648,11 @@
     var out = [];
     pairs.forEach(function (p) { out.push(el("dt", null, p[0])); out.push(el("dd", null, p[1])); });
     replace("info", out);
+    if (board === null) {  // a board answers its status: it takes updates
+      var b = await api("/api/ugate/board");
+      board = b.ok && await b.json();
+      $("update-part").hidden = !board;
+    }
     if (!configLoaded) {
       var c = await api("/api/ugate/owner/config");
       if (c.ok) {
@@ -660,15 +666,84 @@
 
   async function waitForRestart(text) {
     say("config-message", text + " Waiting for the gateway…");
-    await new Promise(function (r) { setTimeout(r, 1000); });
+    await pause(1000);
     for (var i = 0; i < 120; i++) {
       try {
         var r = await api("/api/");
         if (r.ok) { say("config-message", "The gateway is back."); configLoaded = false; loadGateway(); return; }
       } catch (e) { /* still down */ }
-      await new Promise(function (r) { setTimeout(r, 500); });
+      await pause(500);
     }
     say("config-message", "The gateway did not come back within a minute: look at its console.", true);
+  }
+
+  // -- the over-the-air update (a board) ---------------------------------------
+  // The bundle (README "Over-the-air update"): "ugate-update 1\n", one JSON
+  // line naming each file's path, size and SHA-256, then the files' bytes.
+  // Each file goes in pieces of 2 KB (below any board's body limit); the
+  // board checks every SHA-256 as written to its flash before it restarts.
+  var MAGIC = "ugate-update 1\n", PIECE = 2048, board = null;
+
+  function unbundle(buffer) {
+    var all = new Uint8Array(buffer), text = new TextDecoder(), end = all.indexOf(10, MAGIC.length), h = null;
+    if (text.decode(all.subarray(0, MAGIC.length)) !== MAGIC) {
+      throw new Error("This is not a ugate update bundle: pick build/<board>/ugate-update.bin of make firmware.");
+    }
+    try { h = JSON.parse(text.decode(all.subarray(MAGIC.length, end))); } catch (e) { /* said below */ }
+    if (end < 0 || !h || !Array.isArray(h.files)) { throw new Error("The bundle's header is damaged."); }
+    var at = end + 1;
+    h.files.forEach(function (f) { f.data = all.subarray(at, at + f.size); at += f.size; });
+    if (at !== all.length) { throw new Error("The bundle is damaged: its files do not add up to its size."); }
+    return h;
+  }
+
+  async function version() {
+    var r = await api("/api/ugate/owner/gateway");
+    return "ugate " + (r.ok ? (await r.json()).version : "(version unknown)");
+  }
+
+  async function sendUpdate(file) {
+    var h = unbundle(await file.arrayBuffer()), bar = $("update-progress"), total = 0, done = 0;
+    if (board.board && h.board_name !== board.board) {
+      throw new Error("This update is for " + h.board_name + " (" + h.board + "), but this board is " + board.board + ".");
+    }
+    h.files.forEach(function (f) { total += f.size; });
+    bar.max = total;
+    bar.value = 0;
+    bar.hidden = false;
+    var r = await api("/api/ugate/update", {method: "POST"});
+    if (!r.ok) { throw new Error(await message(r)); }
+    var slot = (await r.json()).slot;
+    for (var i = 0; i < h.files.length; i++) {
+      var f = h.files[i];
+      for (var at = 0; at === 0 || at < f.size; at += PIECE) {
+        r = await api("/api/ugate/update/files/" + f.path + "?offset=" + at, {method: "PUT", body: f.data.subarray(at, at + PIECE)});
+        if (!r.ok) { throw new Error("The board refused " + f.path + ": " + await message(r)); }
+        done += Math.min(PIECE, f.size - at);
+        bar.value = done;
+        say("update-message", "Sending ugate " + h.version + ": file " + (i + 1) + " of " + h.files.length + ", " +
+            bytes(done) + " of " + bytes(total) + ".");
+      }
+    }
+    var manifest = {};
+    h.files.forEach(function (f) { manifest[f.path] = f.sha256; });
+    r = await api("/api/ugate/update/commit", {method: "POST", json: {files: manifest}});
+    if (!r.ok) { throw new Error("The board refused the update: " + await message(r) + ". It runs the code it had."); }
+    say("update-message", "The board checked every file and restarts into ugate " + h.version +
+        " on trial; it keeps it once it has run for a while. Waiting…");
+    for (var n = 0; n < 300; n++) {  // a trial boot that fails takes the watchdog's minute
+      await pause(1000);
+      var s = null;
+      try { r = await api("/api/ugate/board"); s = r.ok && await r.json(); } catch (e) { /* restarting */ }
+      if (s && s.rolled_back === slot) {
+        throw new Error("The update did not come up: the board went back to the code before it, " + await version() + ".");
+      }
+      if (s && s.slot === slot && !s.on_trial) {
+        say("update-message", "The update runs and is kept: " + await version() + ".");
+        return;
+      }
+    }
+    throw new Error("The board did not say within 5 minutes whether the update came up: look at its console.");
   }
 
   async function saveConfig() {
@@ -748,6 +823,15 @@
       showSignIn("");
     };
     $("config-save").onclick = function () { saveConfig().catch(function (e) { say("config-message", e.message, true); }); };
+    $("update-form").onsubmit = function (ev) {
+      ev.preventDefault();
+      $("update-send").disabled = true;
+      say("update-message", "Reading the bundle…");
+      sendUpdate($("update-file").files[0]).catch(function (e) {
+        $("update-progress").hidden = true;
+        say("update-message", e.message, true);
+      }).finally(function () { $("update-send").disabled = false; });
+    };
     $("restart").onclick = async function () {
       var r = await api("/api/ugate/owner/restart", {method: "POST"});
       if (r.ok) { await waitForRestart(await message(r)); } else { say("config-message", await message(r), true); }
