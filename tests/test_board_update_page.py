@@ -11,36 +11,13 @@ import os
 import shutil
 import subprocess
 
-import pytest
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
-
-from browser import chromium
 from conftest import MPY_CROSS, ROOT
 from test_board_appliance import make_board  # noqa: F401  (a fixture)
+from test_page_browser import browser, find, text_of, wait  # noqa: F401  (browser: a fixture)
 from ugate import VERSION
 from ugate_host import update_bundle
 
 MARKED = VERSION + "+page-update"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chromium(tmp_path_factory.mktemp("chromium") / "profile")
-    yield driver
-    driver.quit()
-
-
-def find(browser, css):
-    return browser.find_element(By.CSS_SELECTOR, css)
-
-
-def wait(browser, condition, timeout=15):
-    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(condition)
-
-
-def text_of(browser, css):
-    return find(browser, css).get_attribute("textContent")
 
 
 def bundle(board_tree, tmp_path, name, version=MARKED, board=("esp32", "ESP32 (generic WROOM-32)"),
@@ -85,8 +62,7 @@ def said(browser, text, timeout=15):
     return find(browser, "#update-message").get_attribute("class")
 
 
-def test_a_bad_file_is_refused_with_the_reason_and_nothing_changes(make_board, board_tree, tmp_path,  # noqa: F811
-                                                                    browser):
+def test_a_bad_file_is_refused_and_nothing_changes(make_board, board_tree, tmp_path, browser):  # noqa: F811
     board = make_board().boot()
     signed_in_on_gateway_view(browser, board)
     not_one = tmp_path / "photo.jpg"
@@ -108,8 +84,8 @@ def test_a_bad_file_is_refused_with_the_reason_and_nothing_changes(make_board, b
     assert board.proc.poll() is None  # no restart
 
 
-def test_an_update_is_sent_with_progress_and_kept_or_rolled_back(make_board, board_tree, tmp_path,  # noqa: F811
-                                                                  browser):
+def test_an_update_is_sent_with_progress_then_kept_or_rolled_back(make_board, board_tree, tmp_path,  # noqa: F811
+                                                                   browser):
     board = make_board().boot()
     signed_in_on_gateway_view(browser, board)
     # An update whose ugate.app fails to import: the trial boot fails, and
