@@ -10,7 +10,7 @@ import os
 
 import board_boot
 from ugate.base import compat, log
-from ugate.http.responses import json_error, json_response
+from ugate.http.responses import json_error, json_message, json_response
 
 _log = log.get("board")
 #: The update slot being written, once begun.
@@ -126,7 +126,9 @@ def commit(slot, manifest):
 def handle(request, step):
     """The update API (board_appliance routes its requests here): POST
     /api/ugate/update begins, PUT .../files/<path>?offset=N writes, POST
-    .../commit checks and restarts."""
+    .../commit checks and restarts. The owner's alone: it replaces the code."""
+    if not request.g.user.is_owner:
+        return json_message("Only the owner may do this.", 403)
     if step == "" and request.method == "POST":
         _slot[:] = [begin()]
         return json_response({"slot": _slot[0]})

@@ -291,6 +291,13 @@ def ota(board, *args):
 
 def test_ota_refuses_a_bundle_for_another_board_or_a_damaged_one(make_board, board_tree, tmp_path):
     board = make_board()
+    # The owner (whose token board.token is) and another user, with a token of his own.
+    for name in ("ada", "bob"):
+        r = subprocess.run([UGATE, "user", "create", name, "--config-dir", board.data], input="a long password\n",
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    bob = [u for u in json.loads(board.read("users.json"))["users"] if u["username"] == "bob"][0]
+    bobs_token = TokenStore(board.data).create("bob", user_id=bob["id"])
     with open(os.path.join(board.root, "board.json")) as f:
         spec = json.load(f)
     with open(os.path.join(board.root, "board.json"), "w") as f:
@@ -310,6 +317,18 @@ def test_ota_refuses_a_bundle_for_another_board_or_a_damaged_one(make_board, boa
     refused = ota(board, "--bundle", str(damaged))
     assert refused.returncode == 2 and "in the bundle does not match its SHA-256" in refused.stderr
     assert not os.path.exists(os.path.join(board.root, "lib.a"))  # nothing was begun
+    # Only the owner may replace the board's code; every user may read its status.
+    with open(os.path.join(board.root, "board.json"), "w") as f:
+        json.dump(spec, f)  # the board the bundle is for
+    bobs = {"Authorization": "Bearer " + bobs_token}
+    assert httpx.get(board.url("/api/ugate/board"), headers=bobs).status_code == 200
+    for method, path in (("POST", "/api/ugate/update"), ("PUT", "/api/ugate/update/files/ugate/app.mpy"),
+                         ("POST", "/api/ugate/update/commit")):
+        r = httpx.request(method, board.url(path), headers=bobs)
+        assert (r.status_code, r.json()) == (403, {"message": "Only the owner may do this."}), path
+    refused = ota(board, "--bundle", bundle, "--token", bobs_token)
+    assert "POST /api/ugate/update: 403 Only the owner may do this." in refused.stderr
+    assert not os.path.exists(os.path.join(board.root, "lib.a"))
 
 
 def broken_module(tmp_path):

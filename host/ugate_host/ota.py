@@ -68,7 +68,8 @@ class Board:
         except ValueError:
             answer = {"error": data.decode(errors="replace")}
         if res.status >= 400:
-            raise OtaError("{} {}: {} {}".format(method, path, res.status, answer.get("error", answer)))
+            reason = answer.get("error") or answer.get("message") or answer
+            raise OtaError("{} {}: {} {}".format(method, path, res.status, reason))
         return answer
 
     def close(self):
