@@ -24,7 +24,8 @@ import time
 from ugate_host import update_bundle
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-#: Bytes per request: below the smallest body limit a board config sets.
+#: Bytes per request: the smallest body limit a board file's configurations set
+#: (`limits.max_body_bytes` 2048; the web page sends the same).
 PIECE = 2048
 BAR = 30
 

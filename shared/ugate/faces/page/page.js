@@ -680,7 +680,7 @@
   // -- the over-the-air update (a board) ---------------------------------------
   // The bundle (README "Over-the-air update"): "ugate-update 1\n", one JSON
   // line naming each file's path, size and SHA-256, then the files' bytes.
-  // Each file goes in pieces of 2 KB (below any board's body limit); the
+  // Each file goes in pieces of 2 KB (the smallest body limit of boards/); the
   // board checks every SHA-256 as written to its flash before it restarts.
   var MAGIC = "ugate-update 1\n", PIECE = 2048, board = null;
 
