@@ -140,7 +140,9 @@ limits.update((k, v) for k, v in hub.config["limits"].items() if v is not None)
 print(limits["max_body_bytes"], limits["max_header_line"], limits["max_connections"])
 """
 #: A request's working heap besides its body and header line: the request
-#: and response objects, a 1 KB piece of a JSON answer, stream buffers. An
+#: and response objects, stream buffers, a write of the answer (up to
+#: `Server.write_bytes`, 2 KB on boards; where the heap has no block that
+#: large, the pieces go one by one). An
 #: allowance, not measured: the WebAssembly port cannot serve a request (no
 #: sockets, no asyncio.run); the 64-bit socket tests hold what requests take.
 REQUEST_OVERHEAD = 4096
