@@ -14,10 +14,10 @@ from conftest import ROOT, RUNTIMES
 PROBE = os.path.join(ROOT, "tests", "zeroconf_probe.py")
 
 
-def browse(runtime, config_dir, config, seconds=10):
+def browse(runtime, config_dir, config, seconds=10, host="127.0.0.1"):
     """What a phone finds (it answers within a second when it is there)."""
     r = subprocess.run(["unshare", "-n", sys.executable, PROBE, runtime, str(config_dir),
-                        json.dumps(config), str(seconds)], capture_output=True, text=True, timeout=60,
+                        json.dumps(config), str(seconds), host], capture_output=True, text=True, timeout=60,
                        cwd=os.path.join(ROOT, "tests"))
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout), r.stderr
@@ -56,6 +56,22 @@ def test_loopback_gateways_announce_nothing_unless_told(runtime, tmp_path):
     # Listening on 127.0.0.1 only, no phone could reach it: nothing announced.
     found, logs = browse(runtime, tmp_path, {}, seconds=3)
     assert found["services"] == [] and "zeroconf" not in logs
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_gateway_without_what_phones_need_announces_nothing(runtime, tmp_path):
+    # On every interface, but without the faces the companion apps need (a
+    # board's REST-only config): nothing announced, no mDNS package loaded.
+    for faces in (["mobile_app"], ["websocket"], ["auth"]):
+        found, logs = browse(runtime, tmp_path / faces[0], {"disabled_faces": faces}, seconds=3, host="0.0.0.0")
+        assert found["services"] == [] and "zeroconf" not in logs
+    # With them, the default announces (the unix port tries, and says why it
+    # cannot: no LAN address of its own).
+    found, logs = browse(runtime, tmp_path / "all", {}, seconds=5, host="0.0.0.0")
+    if runtime == "cpython":
+        assert len(found["services"]) == 1 and found["services"][0]["properties"]["uuid"]
+    else:
+        assert "zeroconf: no network address to announce _home-assistant._tcp.local. on" in logs
 
 
 def test_the_unix_port_says_why_it_announces_nothing(tmp_path):

@@ -3,9 +3,10 @@ loopback interface carries multicast and nothing leaves the machine: start
 a gateway with the config given as JSON, browse `_home-assistant._tcp`
 with python-zeroconf as a phone would, and print what was found as JSON.
 
-    unshare -n python tests/zeroconf_probe.py RUNTIME CONFIG_DIR CONFIG_JSON SECONDS
+    unshare -n python tests/zeroconf_probe.py RUNTIME CONFIG_DIR CONFIG_JSON SECONDS [HOST]
 
-SECONDS: how long to browse for the first answer.
+SECONDS: how long to browse for the first answer; HOST: the address the
+gateway listens on (default 127.0.0.1).
 """
 import json
 import subprocess
@@ -35,7 +36,10 @@ class Found(ServiceListener):
 
 
 runtime, config_dir, config, seconds = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4])
-gateway = Gateway(runtime, config_dir, config).start()
+gateway = Gateway(runtime, config_dir, config)
+if len(sys.argv) > 5:
+    gateway.run_args = ["--host", sys.argv[5]]
+gateway.start()
 zc = Zeroconf(interfaces=["127.0.0.1"])
 try:
     found = Found()

@@ -108,11 +108,25 @@ BASE = """from ugate import hub as _hub
 from ugate.http import server, ban, cors, forwarded, headers
 import mp_platform"""
 
+#: What the zeroconf announcement loads once the gateway serves (mp_mdns
+#: and micropython-mdns); the unix port lacks what the package needs, there
+#: as when it serves.
+ANNOUNCE = """try:
+    import mp_mdns, mdns_client, mdns_client.responder
+except ImportError:
+    pass
+"""
+ANNOUNCE_ROW = "zeroconf announcement (micropython-mdns; not on the unix port)"
+
+#: A config's gateway as it serves: create_app, and the announcement where
+#: the config makes one.
 CREATE = """
 from ugate import app
 hub = _hub.Hub(app.load_config({config_dir!r}), {config_dir!r}, mp_platform.MicroPythonPlatform())
 gw = app.create_app(hub)
-"""
+import sys
+if "ugate.faces.homeassistant.zeroconf" in sys.modules:
+""" + "".join("    " + line + "\n" for line in ANNOUNCE.splitlines())
 
 #: An entity as the REST API stores it (attributes parsed from JSON).
 ATTRIBUTES = json.dumps({"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
@@ -152,6 +166,10 @@ REQUEST_OVERHEAD = 4096
 #: where the interpreter lacks them: with them the platform sets up the
 #: board appliance, as on a board.
 HARDWARE = ("network", "machine", "ntptime", "socket", "usocket")
+#: `uasyncio`, which a board's firmware freezes as MicroPython's own
+#: `from asyncio import *` and micropython-mdns imports: written beside the
+#: stand-ins, imported only by what imports it.
+UASYNCIO = "from asyncio import *\n"
 #: Built into the boards' firmware (or absent there, with ugate and Microdot
 #: falling back), but Python modules of micropython-lib in the WebAssembly
 #: port, 20 KB together: imported before a measurement, as they cost a
@@ -178,6 +196,8 @@ def hardware_dir(workdir):
     os.makedirs(path, exist_ok=True)
     for name in HARDWARE:
         open(os.path.join(path, name + ".py"), "w").close()
+    with open(os.path.join(path, "uasyncio.py"), "w") as f:
+        f.write(UASYNCIO)
     return path
 
 
@@ -260,6 +280,7 @@ def rows(interpreter, workdir):
     out = [("base: hub, HTTP server and layers, platform", measure(BASE))]
     for name, modules in MODULES:
         out.append((name, measure("\n".join("import " + m for m in modules.split()), setup=BASE)))
+    out.append((ANNOUNCE_ROW, measure(ANNOUNCE, setup=BASE)))
     out.append(("one entity (4 attributes, about 150 bytes of text)", measure(ENTITY, setup=BASE) // ENTITY_ROW))
     for name, config in CONFIGS:
         d = config_dir(workdir, config)

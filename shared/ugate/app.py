@@ -55,12 +55,21 @@ def _hono(hub):
     return hub.config["hono"] is not None
 
 
+#: What the companion apps need of a gateway they find: without one of
+#: these faces there is nothing to announce to them.
+PHONE_FACES = ("websocket", "auth", "mobile_app")
+
+
 def _zeroconf(hub):
-    # Unset: announced unless the gateway listens on loopback only, where
-    # no phone can reach it (the tests, `make run`).
+    # Unset: announced where a phone can use the gateway: not on loopback
+    # only (the tests, `make run`), nor with a face the apps need left out
+    # (a board's REST-only config, which then loads no mDNS package).
     setting = hub.config["zeroconf"]
+    if setting is not None:
+        return setting
     host = hub.config["server_host"]
-    return setting if setting is not None else not (host.startswith("127.") or host == "::1")
+    return not (host.startswith("127.") or host == "::1" or
+                set(PHONE_FACES) & set(hub.config["disabled_faces"]))
 
 
 def _forward(hub):
