@@ -51,7 +51,6 @@ class MicroPythonPlatform:
         "ugate.http.server.Server.max_header_lines": 32,
         "ugate.http.server.Server.max_head_bytes": 8 * 1024,
         "ugate.http.server.Server.write_bytes": 2048,
-        "ugate.hub.states.StateMachine.max_json_chars": 32 * 1024,
         "ugate.http.sse.EventStreamBody.max_pending_bytes": 16 * 1024,
         "ugate.faces.hono.ConsumerStream.max_pending_bytes": 32 * 1024,
         "ugate.faces.homeassistant.websocket.Connection.max_pending": 64,
@@ -84,10 +83,25 @@ class MicroPythonPlatform:
     #: with 250 entities. (Every 32 KB kept more but cost up to half the
     #: throughput of make bench.)
     gc_share = 4
+    #: The states' JSON is kept for reuse (`StateMachine.max_json_chars`, a
+    #: speed-up of GET /api/states and the event streams) in 1/`json_share`
+    #: of the heap beyond its first `json_heap_floor` bytes: none on a board
+    #: without PSRAM, which needs every KB (20 states' JSON took 2 to 6 KB of
+    #: a generic ESP32's 107 KB), 56 K characters in the unix port's 2 MB.
+    json_heap_floor = 256 * 1024
+    json_share = 32
 
     def __init__(self):
         gc.collect()
-        gc.threshold((gc.mem_free() + gc.mem_alloc()) // self.gc_share)
+        heap = gc.mem_free() + gc.mem_alloc()
+        gc.threshold(heap // self.gc_share)
+        self.class_limits = dict(self.class_limits)
+        self.class_limits["ugate.hub.states.StateMachine.max_json_chars"] = self.json_chars(heap)
+
+    @classmethod
+    def json_chars(cls, heap):
+        """Characters of state JSON kept in a heap of `heap` bytes."""
+        return max(0, heap - cls.json_heap_floor) // cls.json_share
 
     def ssl_context(self, certfile, keyfile):
         """A server context from the PEM (or DER) files Home Assistant users

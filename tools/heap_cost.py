@@ -134,7 +134,8 @@ ATTRIBUTES = json.dumps({"friendly_name": "Sensor with a longer friendly name", 
 ENTITIES = """
 import json
 for i in range({n}):
-    states.set("sensor.many_{{}}".format(i), str(i), json.loads({attrs!r}))
+    state, _ = states.set("sensor.many_{{}}".format(i), str(i), json.loads({attrs!r}))
+    states.json(state)  # its JSON, kept as the first GET /api/states keeps it
 """
 #: 100 entities in a state machine of their own; the row is the cost of one.
 ENTITY_ROW = 100
@@ -142,6 +143,7 @@ ENTITY = """
 from ugate.hub.states import StateMachine
 from ugate.hub.bus import Bus
 states = StateMachine(Bus())
+states.max_json_chars = 0  # as on a board without PSRAM (MicroPythonPlatform.json_chars)
 """ + ENTITIES.format(n=ENTITY_ROW, attrs=ATTRIBUTES)
 
 #: What a board's configuration holds in the budget check: the issue's
@@ -306,13 +308,16 @@ def fits(board, spec, tree, workdir, install):
     """One entry of a board file's `fits`, measured at 32-bit with ugate
     installed as `install`: a dict with live, reserve, budget, left (bytes)."""
     d = config_dir(workdir, spec["config"])
-    code = BASE + CREATE.format(config_dir=d) + "states = hub.states\n" + ENTITIES.format(
-        n=ENTITIES_HELD, attrs=ATTRIBUTES)
+    budget = build.load_board(board)["heap_budget"]
+    # The platform bounds the JSON kept by the heap it finds: the board's,
+    # not this interpreter's.
+    code = BASE + CREATE.format(config_dir=d) + (
+        "states = hub.states\nstates.max_json_chars = mp_platform.MicroPythonPlatform.json_chars({})\n".format(
+            budget)) + ENTITIES.format(n=ENTITIES_HELD, attrs=ATTRIBUTES)
     lines = Interpreter(tree, 32, install, hardware=hardware_dir(workdir)).run(["", BEFORE, code, AFTER, LIMITS], [d])
     live = int(lines[-3])
     body, header, clients = (int(n) for n in lines[-2].split())
     reserve = clients * (body + header + REQUEST_OVERHEAD)
-    budget = build.load_board(board)["heap_budget"]
     return {"live": live, "reserve": reserve, "budget": budget, "left": budget - live - reserve}
 
 
