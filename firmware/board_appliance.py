@@ -69,8 +69,9 @@ def status(clock):
     """The board status: what the API's GET /api/ugate/board answers."""
     record = boot_record()
     gc.collect()
-    return {"board": board_file().get("name"), "reset_cause": reset_cause(), "free_heap": gc.mem_free(),
-            "heap_used": gc.mem_alloc(), "uptime": time.ticks_diff(time.ticks_ms(), _booted_ms) // 1000, "wifi_rssi": rssi(),
+    return {"board": board_file().get("name"), "reset_cause": reset_cause(),
+            "free_heap": gc.mem_free(), "heap_used": gc.mem_alloc(),
+            "uptime": time.ticks_diff(time.ticks_ms(), _booted_ms) // 1000, "wifi_rssi": rssi(),
             "clock_synced": clock.synced, "slot": record["running"], "on_trial": bool(record["trial"]),
             "rolled_back": record["rolled_back"]}
 

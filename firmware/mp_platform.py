@@ -145,6 +145,7 @@ class MicroPythonPlatform:
             return []
         import board_appliance
         return [board_appliance]
+
     def memory(self):
         """The heap, free and used, for the owner's status page."""
         gc.collect()

@@ -4,7 +4,6 @@ HTTP on both runtimes: the page at `/` (gzip, ETag, 304, left out by
 `/api/ugate/owner/config` (checked as at start, saved, the gateway restarted),
 `/api/ugate/owner/bans`, owner-only answers, and the WebSocket password change.
 The browser tests (test_page_browser.py) drive the same through the page."""
-import gzip
 import os
 import time
 
@@ -137,7 +136,6 @@ def test_config_is_checked_saved_and_the_gateway_restarts(start_gateway, tmp_pat
     gw = start_gateway({"location_name": "before"})
     r = gw.get("/api/ugate/owner/config")
     assert r.json()["text"] == '{"location_name": "before"}'
-    path = r.json()["path"]
     # Refused with the words the CLI prints, and the file left alone.
     for text in ('{"limits": {"max_entities": "80"}}', '{"location_name": ', '{"nope": 1}'):
         r = gw.post("/api/ugate/owner/config", json={"text": text})

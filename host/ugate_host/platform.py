@@ -87,6 +87,7 @@ class HostPlatform:
             await asyncio.Event().wait()  # until the gateway stops
         finally:
             await zc.async_close()  # says goodbye for the registered service
+
     def memory(self):
         """The process's resident memory (Linux), for the owner's status page."""
         try:

@@ -152,9 +152,8 @@ class StateMachine:
         being written is left out."""
         if self._ids is None:
             self._ids = sorted(entity_id for shard in self._shards for entity_id in shard)
-        shards = self._shards
         for entity_id in self._ids:
-            state = shards[hash(entity_id) % SHARDS].get(entity_id)
+            state = self._shard(entity_id).get(entity_id)
             if state is not None:
                 yield state
 

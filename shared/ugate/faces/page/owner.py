@@ -5,9 +5,8 @@ as at start, saved, and the gateway restarted), `POST restart`, `GET bans`
 and `DELETE bans/<address>`. Each view is
 `async def (hub, request)`; `dispatch` finds it by method and path."""
 import asyncio
-import json
 
-from ugate.base import compat, dates, log, store
+from ugate.base import compat, dates, jsoninput, log, store
 from ugate.base.compat import OrderedDict
 from ugate.http.responses import error_response, json_message, json_response
 from ugate.http.ban import _key as ban_key
@@ -75,8 +74,8 @@ async def config(hub, request):
 
 async def save_config(hub, request):
     try:
-        data = json.loads(request.body.decode())
-    except (ValueError, UnicodeError, RuntimeError):  # RuntimeError: nesting too deep
+        data = jsoninput.loads(request.body)
+    except ValueError:
         return json_message("Invalid JSON.", 400)
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return json_message('Expected {"text": "<the new config.json>"}.', 400)
