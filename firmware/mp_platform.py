@@ -7,11 +7,6 @@ import sys
 
 from ugate.base.validation import ConfigError
 
-try:
-    import termios
-except ImportError:  # boards: their ports are UARTs, not device files
-    termios = None
-
 IS_UNIX = sys.platform == "linux"
 #: A board (with Wi-Fi) runs the gateway inside the board appliance
 #: (board_main); so does the unix port with UGATE_BOARD=1, given stand-ins
@@ -19,9 +14,6 @@ IS_UNIX = sys.platform == "linux"
 #: without trying to import `network`: on the unix port a failed import
 #: shifted the heap enough to fail the memory budgets.
 IS_BOARD = not IS_UNIX or os.getenv("UGATE_BOARD") == "1"
-# Indices into termios' control characters on Linux (MicroPython's termios
-# does not name them).
-VTIME, VMIN = 5, 6
 
 
 class MicroPythonPlatform:
@@ -168,28 +160,6 @@ class MicroPythonPlatform:
             from board_uart import open_uart  # only boards have machine.UART
             stream = open_uart(int(port["port"][4:]), port["baudrate"])
         else:
-            stream = _open_tty(port["port"], port["baudrate"])
+            from unix_tty import open_tty  # only the unix port has device files
+            stream = open_tty(port["port"], port["baudrate"])
         return asyncio.StreamReader(stream), asyncio.StreamWriter(stream, {})
-
-
-def _open_tty(path, baudrate):
-    if termios is None:
-        raise OSError("no device files on this board: use uart<N>")
-    speed = getattr(termios, "B{}".format(baudrate), None)
-    if speed is None:
-        raise OSError("baud rate {} is not supported here".format(baudrate))
-    f = open(path, "r+b")
-    try:
-        fd = f.fileno()
-        termios.setraw(fd)
-        attrs = termios.tcgetattr(fd)
-        attrs[4] = attrs[5] = speed
-        # A read returns what has arrived instead of waiting for a full buffer,
-        # so a partial line never blocks the event loop.
-        attrs[6][VMIN] = 0
-        attrs[6][VTIME] = 0
-        termios.tcsetattr(fd, termios.TCSANOW, attrs)
-    except Exception:
-        f.close()
-        raise
-    return f

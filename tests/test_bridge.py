@@ -450,7 +450,7 @@ def test_bad_serial_config_names_the_key(start_gateway):
         assert "key '{}'".format(key) in str(exc.value)
 
 
-@pytest.mark.parametrize("module", ["mp_platform.py", "board_uart.py"])
+@pytest.mark.parametrize("module", ["mp_platform.py", "board_uart.py", "unix_tty.py"])
 def test_board_serial_code_compiles_for_micropython(module, tmp_path):
     # Board UARTs cannot run here; mpy-cross at least holds the code to
     # MicroPython's grammar, as a board receives it.

@@ -133,7 +133,7 @@ class SecretRef:
 def name_of(value, where):
     """A forwarder's name: it names its files and notifications too."""
     string(value, where)
-    if not all("a" <= c <= "z" or "0" <= c <= "9" or c in "-_" for c in value):
+    if not compat.only(value, "abcdefghijklmnopqrstuvwxyz0123456789-_"):
         raise Invalid(where, "expected lowercase letters, digits, - and _", value)
     return value
 

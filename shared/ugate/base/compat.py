@@ -49,10 +49,23 @@ def heap_nearly_full(share):
     return mem_free() * share < total
 
 
+def only(text, chars):
+    """Whether every character of `text` is one of `chars`. By stripping,
+    not by looking at characters one by one: on MicroPython each character
+    taken out of a str (iterating, indexing) is interned, and an interned
+    name stays in the heap for good, so input in many scripts would fill a
+    board's heap."""
+    return not text.strip(chars)
+
+
+#: The characters of hexadecimal numbers.
+HEX = "0123456789abcdefABCDEF"
+
+
 def digits(text):
     """Only ASCII digits, at least one: str.isdigit() and int() also take
     other scripts' digits on CPython ('١'), and int() takes '1_0' and ' 5'."""
-    return text != "" and all("0" <= c <= "9" for c in text)
+    return text != "" and only(text, "0123456789")
 
 
 def integer(text):
@@ -135,23 +148,21 @@ def equal(a, b):
     return diff == 0
 
 
-# A tuple, not a str: MicroPython interns the one-character strings that
-# indexing a str gives, so each new letter would add a qstr (a qstr pool
-# grown in a fragmented heap failed with MemoryError); built here, at
-# import, they are interned once at start.
-_CROCKFORD = tuple("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+# Bytes, not a str: MicroPython interns the one-character strings that
+# indexing or iterating a str gives, and an interned name stays in the heap
+# for good (a qstr pool grown in a fragmented heap failed with MemoryError).
+_CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def ulid():
     """A 26-character ULID (48-bit millisecond time + 80 random bits), the
     format of Home Assistant context ids."""
     n = (now_us() // 1000) << 80 | int.from_bytes(os.urandom(10), "big")
-    out = []
-    for _ in range(26):
-        out.append(_CROCKFORD[n & 31])
+    out = bytearray(26)
+    for i in range(25, -1, -1):
+        out[i] = _CROCKFORD[n & 31]
         n >>= 5
-    out.reverse()
-    return "".join(out)
+    return out.decode()
 
 
 def unload(name):

@@ -1,8 +1,6 @@
 """IPv4/IPv6 addresses and networks as integers (MicroPython has no
 `ipaddress`). Used by trusted proxies, trusted networks and IP bans."""
-from ugate.base.compat import digits
-
-_HEX = "0123456789abcdefABCDEF"
+from ugate.base import compat
 
 
 def parse_address(text):
@@ -20,7 +18,7 @@ def _parse_v4(text):
         raise ValueError("not an IPv4 address")
     n = 0
     for p in parts:
-        if not digits(p) or len(p) > 3 or int(p) > 255:
+        if not compat.digits(p) or len(p) > 3 or int(p) > 255:
             raise ValueError("not an IPv4 address")
         n = n << 8 | int(p)
     return n
@@ -51,7 +49,7 @@ def _parse_v6(text):
     n = 0
     for g in groups:
         # Hex digits only: int() also takes '-1', '+f' and (CPython) '1_0'.
-        if not 1 <= len(g) <= 4 or any(c not in _HEX for c in g):
+        if not 1 <= len(g) <= 4 or not compat.only(g, compat.HEX):
             raise ValueError("not an IPv6 address")
         n = n << 16 | int(g, 16)
     if tail4 is not None:
@@ -67,7 +65,7 @@ def parse_network(text):
     version, n = parse_address(addr)
     bits = 32 if version == 4 else 128
     if prefix:
-        if not digits(prefix) or int(prefix) > bits:
+        if not compat.digits(prefix) or int(prefix) > bits:
             raise ValueError("bad prefix length")
         plen = int(prefix)
     else:

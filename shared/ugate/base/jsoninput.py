@@ -48,29 +48,37 @@ def check_depth(text):
     MAX_DEPTH (brackets inside strings do not count)."""
     depth = 0
     in_string = escaped = False
-    for c in text:
+    # Over UTF-8 bytes (compat.only says why); no byte of a non-ASCII
+    # character is a quote, backslash or bracket.
+    for c in text.encode():
         if in_string:
             if escaped:
                 escaped = False
-            elif c == "\\":
+            elif c == 92:  # \
                 escaped = True
-            elif c == '"':
+            elif c == 34:  # "
                 in_string = False
-        elif c == '"':
+        elif c == 34:
             in_string = True
-        elif c == "[" or c == "{":
+        elif c == 91 or c == 123:  # [ {
             depth += 1
             if depth > MAX_DEPTH:
                 raise ValueError("JSON nested deeper than {} levels".format(MAX_DEPTH))
-        elif c == "]" or c == "}":
+        elif c == 93 or c == 125:  # ] }
             depth -= 1
 
 
 def _hex4(text, i):
     code = text[i:i + 4]
-    if len(code) == 4 and all(c in "0123456789abcdefABCDEF" for c in code):
+    if len(code) == 4 and compat.only(code, compat.HEX):
         return int(code, 16)
     return None
+
+
+def _utf8(code):
+    """The character `code` (beyond U+FFFF), as chr(code) but not interned
+    (chr() interns on MicroPython: compat.only says why that matters)."""
+    return bytes((0xF0 | code >> 18, 0x80 | code >> 12 & 63, 0x80 | code >> 6 & 63, 0x80 | code & 63)).decode()
 
 
 def _join_surrogates(text):
@@ -90,7 +98,7 @@ def _join_surrogates(text):
                 if code > 0xDBFF or low is None or not 0xDC00 <= low <= 0xDFFF:
                     raise ValueError("a lone surrogate is not text")
                 out.append(text[start:i])
-                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                out.append(_utf8(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
                 start = end = i + 12
         i = text.find("\\", end)
     if not out:

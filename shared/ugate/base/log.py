@@ -51,16 +51,30 @@ class Log:
         self._write(40, "ERROR", msg)
 
 
-def _control(ch):
-    return ch < " " or "\x7f" <= ch <= "\x9f"
-
-
 def printable(text):
-    """`text` with its control characters (C0, DEL, C1) as `\\xNN`."""
-    for ch in text:
-        if _control(ch):
-            return "".join("\\x{:02x}".format(ord(c)) if _control(c) else c for c in text)
-    return text
+    """`text` with its control characters (C0, DEL, C1) as `\\xNN`. Read
+    as UTF-8 bytes, not characters (compat.only says why): a C0 or DEL is
+    one byte, a C1 the two bytes 0xC2 0x80-0x9F. (A lone surrogate, which
+    CPython's str may hold, passes through.)"""
+    data = text.encode("utf-8", "surrogatepass")
+    out = bytearray()
+    i = start = 0
+    while i < len(data):
+        b = data[i]
+        if b < 32 or b == 127:
+            code, size = b, 1
+        elif b == 0xC2 and 0x80 <= data[i + 1] <= 0x9F:
+            code, size = data[i + 1], 2
+        else:
+            i += 1
+            continue
+        out += data[start:i]
+        out += "\\x{:02x}".format(code).encode()
+        i = start = i + size
+    if not start:
+        return text
+    out += data[start:]
+    return out.decode("utf-8", "surrogatepass")
 
 
 def _append(path, line, limit):

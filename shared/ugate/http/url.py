@@ -24,11 +24,20 @@ def unquote(text):
         raise ValueError("not UTF-8")
 
 
-_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+def _unreserved(b):
+    """RFC 3986's unreserved characters, as UTF-8 bytes: letters, digits, - . _ ~"""
+    return 97 <= b <= 122 or 65 <= b <= 90 or 48 <= b <= 57 or b in (45, 46, 95, 126)
 
 
 def quote(text):
     """Percent-encoding of one path segment: everything but RFC 3986's
     unreserved characters, '/' included."""
-    return "".join(c if c in _SAFE else "".join("%{:02X}".format(b) for b in c.encode())
-                   for c in text)
+    # Byte by byte (compat.only says why not character by character): each
+    # byte of a character beyond ASCII is escaped, as its own %XX.
+    out = bytearray()
+    for b in text.encode():
+        if _unreserved(b):
+            out.append(b)
+        else:
+            out += "%{:02X}".format(b).encode()
+    return out.decode()

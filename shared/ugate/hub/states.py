@@ -25,12 +25,8 @@ class TooManyEntities(InvalidState):
 
 
 def _valid_part(part):
-    if not part or part[0] == "_" or part[-1] == "_" or "__" in part:
-        return False
-    for ch in part:
-        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == "_"):
-            return False
-    return True
+    return (part != "" and not part.startswith("_") and not part.endswith("_") and "__" not in part
+            and compat.only(part, "abcdefghijklmnopqrstuvwxyz0123456789_"))
 
 
 def valid_entity_id(entity_id):
@@ -39,26 +35,35 @@ def valid_entity_id(entity_id):
     return len(parts) == 2 and _valid_part(parts[0]) and _valid_part(parts[1])
 
 
-# Latin letters with accents and their ASCII spelling, so 'Küche' gives
-# 'kuche' as in Home Assistant. Both cases are listed: MicroPython's
-# str.lower() only lowers ASCII.
+# Latin letters with accents and ligatures and their ASCII spelling, so
+# 'Küche' gives 'kuche' and 'Straße' 'strasse' as in Home Assistant. Both
+# cases are listed: MicroPython's str.lower() only lowers ASCII.
 _ACCENTED = "àáâãäåçèéêëìíîïñòóôõöøùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ"
-_PLAIN = "aaaaaaceeeeiiiinoooooouuuuyyaaaaaaceeeeiiiinoooooouuuuy"
-_LIGATURES = {"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe"}
+_PLAIN = b"aaaaaaceeeeiiiinoooooouuuuyyaaaaaaceeeeiiiinoooooouuuuy"
+_LIGATURES = "ßæÆœŒ"
+_LIGATURES_PLAIN = b"ssaeaeoeoe"
 
 
 def slugify(text):
     """Text -> a valid object id part: 'Living Room 2' -> 'living_room_2'."""
-    out = []
-    for ch in str(text).lower():
-        if "a" <= ch <= "z" or "0" <= ch <= "9":
-            out.append(ch)
-        elif ch in _LIGATURES:
-            out.append(_LIGATURES[ch])
+    # Read as UTF-8 bytes, not as characters: compat.only says why.
+    data = str(text).encode()
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if b < 0x80:
+            size = 1
+            b = b + 32 if 65 <= b <= 90 else b
+            out.append(b if 97 <= b <= 122 or 48 <= b <= 57 else 95)  # a-z 0-9, else _
         else:
-            i = _ACCENTED.find(ch) if ch > "\x7f" else -1
-            out.append(_PLAIN[i] if i >= 0 else "_")
-    slug = "_".join(p for p in "".join(out).split("_") if p)
+            size = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+            ch = data[i:i + size].decode()
+            j = _ACCENTED.find(ch)
+            k = _LIGATURES.find(ch)
+            out += _PLAIN[j:j + 1] if j >= 0 else _LIGATURES_PLAIN[2 * k:2 * k + 2] if k >= 0 else b"_"
+        i += size
+    slug = "_".join(p for p in out.decode().split("_") if p)
     return slug or "unknown"
 
 

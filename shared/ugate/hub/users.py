@@ -37,7 +37,9 @@ def normalize(username):
     """How a username is compared: surrounding spaces dropped and ASCII
     letters lowercased, the same on both runtimes (MicroPython's lower()
     knows ASCII only)."""
-    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in username.strip())
+    # On UTF-8 bytes (compat.only says why): an ASCII capital is one byte,
+    # and no byte of another character is one.
+    return bytes(b + 32 if 65 <= b <= 90 else b for b in username.strip().encode()).decode()
 
 
 def _printable(text, what, limit):
@@ -45,7 +47,7 @@ def _printable(text, what, limit):
         raise UserError("the {} must not be empty".format(what))
     if len(text) > limit:
         raise UserError("the {} is longer than {} characters".format(what, limit))
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(b < 32 or b == 127 for b in text.encode()):  # bytes: compat.only says why
         raise UserError("the {} holds control characters".format(what))
 
 

@@ -60,7 +60,7 @@ _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 def b64_text(text):
     """Strict base64 -> text (binascii on both runtimes skips bad characters)."""
     text = text.strip()
-    if not text or len(text) % 4 or any(c not in _B64 for c in text):
+    if not text or len(text) % 4 or not compat.only(text, _B64):
         raise ValueError("invalid base64")
     return compat.b64decode(text).decode()
 

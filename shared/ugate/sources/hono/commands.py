@@ -47,7 +47,7 @@ class Pending:
 
 
 def request_id_valid(req_id):
-    return len(req_id) == 2 * WaitingDevices.req_id_bytes and all(c in "0123456789abcdef" for c in req_id)
+    return len(req_id) == 2 * WaitingDevices.req_id_bytes and compat.only(req_id, "0123456789abcdef")
 
 
 class WaitingDevices:

@@ -7,6 +7,7 @@ seen again within `repeat_window_ms` (port option, default 1000, 0 keeps all)
 is dropped. Switches (SWITCH + CMD) are binary sensors `switch_<switch>` that
 `command` can turn on and off.
 """
+from ugate.base import compat
 from ugate.hub.states import slugify
 from ugate.sources.sensors import Protocol, Reading, Repeats, number, on_off
 
@@ -21,10 +22,7 @@ def signed_tenths(text):
 
 
 def hex_int(text):
-    for ch in text.lower():
-        if ch not in "0123456789abcdef":
-            raise ValueError("bad hex value")
-    if not text:
+    if not text or not compat.only(text, compat.HEX):
         raise ValueError("bad hex value")
     return int(text, 16)
 

@@ -4,7 +4,7 @@ parsed. MicroPython's json module skips missing commas and colons
 wrong readings there while CPython rejects it; and CPython accepts NaN and
 Infinity. The grammar check below makes both runtimes refuse the same lines.
 """
-from ugate.base import jsoninput
+from ugate.base import compat, jsoninput
 
 #: Objects and arrays nested deeper than this are refused (a sensor line is flat).
 max_depth = 8
@@ -18,7 +18,7 @@ def _bad():
 
 
 def _skip(s, i):
-    while i < len(s) and s[i] in _WS:
+    while i < len(s) and s[i:i + 1] in _WS:
         i += 1
     return i
 
@@ -27,14 +27,14 @@ def _string(s, i):
     """`s[i]` is the opening quote; the index after the closing one."""
     i += 1
     while i < len(s):
-        c = s[i]
+        c = s[i:i + 1]  # a slice: s[i] would intern the character (compat.only)
         if c == '"':
             return i + 1
         if c == "\\":
             esc = s[i + 1:i + 2]
             if esc == "u":
                 code = s[i + 2:i + 6]
-                if len(code) != 4 or any(h not in "0123456789abcdefABCDEF" for h in code):
+                if len(code) != 4 or not compat.only(code, compat.HEX):
                     _bad()
                 i += 6
                 continue
@@ -50,7 +50,7 @@ def _string(s, i):
 
 def _digits(s, i):
     j = i
-    while j < len(s) and s[j] in _DIGITS:
+    while j < len(s) and s[j:j + 1] in _DIGITS:
         j += 1
     if j == i:
         _bad()
@@ -58,7 +58,7 @@ def _digits(s, i):
 
 
 def _number(s, i):
-    if i < len(s) and s[i] == "-":
+    if s[i:i + 1] == "-":
         i += 1
     if s[i:i + 1] == "0":
         i += 1
