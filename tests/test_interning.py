@@ -22,6 +22,7 @@ from ugate.hub.bus import Bus
 from ugate.sources import sensors
 from ugate.sources.sensors import strictjson
 from ugate.sources.hono.adapter import b64_text
+from ugate.faces.homeassistant.template import Template
 
 _base = [0x4e00]
 
@@ -33,6 +34,11 @@ def fresh(n=300):
         out += bytes((0xE0 | cp >> 12, 0x80 | cp >> 6 & 63, 0x80 | cp & 63))
     _base[0] += n
     return out.decode()
+
+
+def new_name():
+    _base[0] += 1
+    return "n{}".format(_base[0])
 
 
 def astral_escapes(n=100):
@@ -83,6 +89,8 @@ entry("ipnet.parse_address", lambda: ipnet.parse_address(fresh()))
 entry("ipnet.parse_address (IPv6 groups)", lambda: ipnet.parse_address("::" + fresh(4)))
 entry("dates.parse", lambda: dates.parse(fresh()))
 entry("Basic credentials (base64)", lambda: b64_text(fresh(4)))
+entry("template, a character outside strings", lambda: Template(None, "{{ 1 " + fresh(1) + " }}").render())
+entry("template, a name after now()", lambda: Template(None, "{{ now()." + new_name() + " }}").render())
 entry("compat.digits", lambda: compat.digits(fresh()))
 entry("compat.integer", lambda: compat.integer(fresh()))
 """

@@ -26,6 +26,9 @@ class Now:
     """What now() gives: the time in UTC (the gateway keeps no time zones),
     with the attributes and methods templates use most."""
 
+    #: What a template may ask of it.
+    ATTRIBUTES = ("year", "month", "day", "hour", "minute", "second", "microsecond", "isoformat", "timestamp")
+
     def __init__(self, us):
         t = time.gmtime(us // 1000000 - compat.EPOCH_OFFSET)
         self.year, self.month, self.day, self.hour, self.minute, self.second = t[:6]
@@ -52,12 +55,12 @@ def _tokens(expr):
     out = []
     i, n = 0, len(expr)
     while i < n:
-        c = expr[i]
+        c = expr[i:i + 1]  # slices, not expr[i]: compat.only says why
         if c in " \t\r\n":
             i += 1
         elif "0" <= c <= "9" or (c == "." and "0" <= expr[i + 1:i + 2] <= "9"):
             j = i
-            while j < n and ("0" <= expr[j] <= "9" or expr[j] == "."):
+            while j < n and ("0" <= expr[j:j + 1] <= "9" or expr[j:j + 1] == "."):
                 j += 1
             text = expr[i:j]
             try:
@@ -73,7 +76,8 @@ def _tokens(expr):
             i = j + 1
         elif c == "_" or "a" <= c.lower() <= "z":
             j = i
-            while j < n and (expr[j] == "_" or "a" <= expr[j].lower() <= "z" or "0" <= expr[j] <= "9"):
+            while j < n and (expr[j:j + 1] == "_" or "a" <= expr[j:j + 1].lower() <= "z"
+                             or "0" <= expr[j:j + 1] <= "9"):
                 j += 1
             out.append(("name", expr[i:j]))
             i = j
@@ -301,7 +305,7 @@ class _Render:
                     raise TemplateError("TemplateSyntaxError: expected a name after '.'")
                 if isinstance(value, dict):
                     value = value.get(name)
-                elif isinstance(value, Now) and hasattr(value, name):
+                elif isinstance(value, Now) and name in Now.ATTRIBUTES:  # hasattr() would intern any name
                     value = getattr(value, name)
                 else:
                     raise TemplateError("UndefinedError: {!r} has no attribute '{}'".format(value, name))
