@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import run_core
+from conftest import free_port, run_core, run_interpreter
 
 SCRIPT = r"""
 import micropython
@@ -110,3 +110,112 @@ def test_input_in_many_scripts_interns_nothing():
 def test_slugs_spell_latin_letters_in_ascii(runtime, text, slug):
     code = "from ugate.hub.states import slugify\nprint(slugify({!r}))".format(text)
     assert run_core(runtime, code).strip() == slug
+
+
+SERVED = r"""
+import asyncio, json, sys, micropython
+import mp_platform
+from ugate import app, hub as _hub
+
+config_dir, port = sys.argv[-2], int(sys.argv[-1])
+hub = _hub.Hub(app.load_config(config_dir), config_dir, mp_platform.MicroPythonPlatform())
+gw = app.create_app(hub)
+token = hub.tokens.create("owner")
+_base = [0x4e00]
+
+
+def fresh(n=100):
+    out = bytearray()
+    for cp in range(_base[0], _base[0] + n):
+        out += bytes((0xE0 | cp >> 12, 0x80 | cp >> 6 & 63, 0x80 | cp & 63))
+    _base[0] += n
+    return out.decode()
+
+
+def quoted(text):
+    return "".join("%{:02X}".format(b) for b in text.encode())
+
+
+def escaped(n=50):
+    # Characters beyond U+FFFF as JSON writes them escaped: surrogate pairs.
+    out = []
+    for cp in range(0x10000 + _base[0], 0x10000 + _base[0] + n):
+        cp -= 0x10000
+        out.append("\\u{:04x}\\u{:04x}".format(0xD800 | cp >> 10, 0xDC00 | cp & 0x3FF))
+    _base[0] += n
+    return "".join(out)
+
+
+async def request(method, path, body=None, auth=True, header="", forwarded=None):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    data = (body if isinstance(body, str) else json.dumps(body)).encode() if body is not None else b""
+    head = "{} {} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nContent-Length: {}\r\n".format(
+        method, path, len(data))
+    if auth:
+        head += "Authorization: Bearer {}\r\n".format(token if auth is True else auth)
+    if forwarded:
+        head += "X-Forwarded-For: {}\r\n".format(forwarded)
+    head += "X-Note: {}\r\n\r\n".format(header)
+    writer.write(head.encode() + data)
+    await writer.drain()
+    answer = b""
+    while True:
+        piece = await reader.read(1024)
+        if not piece:
+            break
+        answer += piece
+    await writer.aclose()
+    return int(answer[9:12])
+
+
+async def requests():
+    return [
+        await request("POST", "/api/states/sensor.x", {"state": fresh(), "attributes": {fresh(): fresh()}},
+                      header=fresh()),
+        await request("GET", "/api/states/sensor." + quoted(fresh())),
+        await request("GET", "/api/states?" + quoted(fresh()) + "=" + quoted(fresh())),
+        await request("POST", "/api/events/" + quoted(fresh()), {fresh(): fresh()}),
+        await request("POST", "/api/services/persistent_notification/create",
+                      {"message": fresh(), "title": fresh()}),
+        await request("GET", "/" + quoted(fresh())),
+        await request("GET", "/api/", auth=fresh()),
+        await request("POST", "/api/states/sensor.y", None, header=fresh()),
+        # Nested deep enough to be checked, and escaped surrogate pairs.
+        await request("POST", "/api/states/sensor.z", '{"state": "' + fresh() + '", "attributes": {"a": ' +
+                      json.dumps([[i] for i in range(25)]) + "}}"),
+        await request("POST", "/api/events/x", '{"a": "' + escaped() + '"}'),
+        # Not an address: refused, and logged.
+        await request("GET", "/api/", forwarded=fresh()),
+    ]
+
+
+async def main():
+    server = asyncio.create_task(gw.start_server("127.0.0.1", port))
+    await asyncio.sleep(0.3)
+    # Three rounds, each with new characters: the first interns what the
+    # code paths intern whatever the input.
+    for _ in range(3):
+        print("statuses", await requests())
+        micropython.qstr_info()
+    gw.shutdown()
+    server.cancel()
+
+
+asyncio.run(main())
+"""
+
+
+def test_requests_in_many_scripts_intern_nothing(tmp_path):
+    """The same, end to end: requests whose paths, query strings, headers,
+    tokens and bodies hold new characters, served over a socket by the
+    gateway (Microdot's parsing and every layer included)."""
+    port = free_port()
+    (tmp_path / "config.json").write_text(
+        '{"log_level": "warning", "use_x_forwarded_for": true, "trusted_proxies": ["127.0.0.1"]}')
+    r = run_interpreter("micropython", ["-c", SERVED, str(tmp_path), str(port)], timeout=60)
+    assert r.returncode == 0, r.stderr
+    statuses = re.findall(r"statuses (\[.*\])", r.stdout)
+    assert statuses == ["[{0}, 404, 200, 200, 200, 404, 401, 400, {0}, 200, 400]".format(created)
+                        for created in (201, 200, 200)], r.stdout
+    counts = [int(n) for n in re.findall(r"n_qstr=(\d+)", r.stdout)]
+    assert len(counts) == 3 and counts[1] == counts[2], r.stdout
