@@ -5,7 +5,6 @@ file, and runs on trial from the next boot; board_boot rolls it back when
 it does not come up. Loaded on the first update request only."""
 import asyncio
 import hashlib
-import json
 import os
 
 import board_boot
@@ -16,6 +15,12 @@ _log = log.get("board")
 #: The update slot being written, once begun.
 _slot = []
 
+#: The largest piece of a file a client sends at once (the answer to the
+#: update's beginning says it): a body the board holds whole, so its
+#: `limits.max_body_bytes` lowers it.
+PIECE = 4096
+#: Beside the slot: its files' SHA-256 sums, as sent.
+SUMS = ".sums"
 #: What a path in the tree may be: a module under lib/, nothing else.
 PATH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_./"
 
@@ -51,25 +56,28 @@ def _makedirs(path):
 def check_path(path):
     # Modules, and the web page's gzipped files (ugate/faces/page/*.gz).
     if (not path.endswith((".mpy", ".gz")) or path.startswith("/") or ".." in path or "//" in path
-            or any(c not in PATH_CHARS for c in path.lower())):
+            or not compat.only(path.lower(), PATH_CHARS)):
         raise UpdateError("not a module path of the tree: {}".format(path))
     return path
 
 
 def begin():
-    """Empty the update slot; returns its name."""
+    """Empty the update slot (and forget its sums); returns its name."""
     slot = board_boot.update_slot(board_boot.load())
     _remove_tree(slot)
+    try:
+        os.remove(slot + SUMS)
+    except OSError:
+        pass
     os.mkdir(slot)
     return slot
 
 
-def write(slot, path, offset, data):
-    """Write `data` at `offset` of `path` in `slot`: 0 starts the file, and
-    each next piece starts where the file ends. Returns the file's size."""
-    target = slot + "/" + check_path(path)
+def write(target, offset, data):
+    """Write `data` at `offset` of the file `target` (in a directory that
+    exists): 0 starts the file, and each next piece starts where the file
+    ends. Returns its size."""
     if offset == 0:
-        _makedirs(target.rsplit("/", 1)[0])
         mode = "wb"
     else:
         try:
@@ -77,7 +85,8 @@ def write(slot, path, offset, data):
         except OSError:
             size = -1
         if size != offset:
-            raise UpdateError("{} has {} bytes, not {}: send it again from 0".format(path, max(size, 0), offset))
+            raise UpdateError("{} has {} bytes, not {}: send it again from 0".format(
+                target.split("/", 1)[-1], max(size, 0), offset))
         mode = "ab"
     with open(target, mode) as f:
         f.write(data)
@@ -94,56 +103,83 @@ def _sha256(path):
             h.update(piece)
 
 
-def _files(path, prefix=""):
-    out = []
+def _walk(path, prefix=""):
+    """The paths of the files under `path`, one at a time."""
     for entry in os.ilistdir(path):
         name = prefix + entry[0]
         if entry[1] == 0x4000:
-            out += _files(path + "/" + entry[0], name + "/")
+            yield from _walk(path + "/" + entry[0], name + "/")
         else:
-            out.append(name)
-    return out
+            yield name
 
 
-def commit(slot, manifest):
-    """Check `slot` against `manifest` ({path: sha256 hex}, the whole tree)
-    as written to flash, then run it on trial from the next boot."""
-    if not isinstance(manifest, dict) or not manifest:
-        raise UpdateError("expected {\"files\": {\"<path>\": \"<sha256>\", ...}}")
-    extra = [p for p in _files(slot) if p not in manifest]
-    if extra:
-        raise UpdateError("files not in the manifest: {}".format(", ".join(sorted(extra))))
-    for path, digest in manifest.items():
-        try:
-            actual = _sha256(slot + "/" + check_path(path))
-        except OSError:
-            raise UpdateError("{} was not sent".format(path))
-        if actual != str(digest).lower():
-            raise UpdateError("{} does not match its SHA-256".format(path))
+def _listed(sums, path):
+    with open(sums) as f:
+        for line in f:
+            if line.rstrip("\n").split("  ", 1)[-1] == path:
+                return True
+    return False
+
+
+def commit(slot):
+    """Check `slot` as written to flash against its SHA-256 sums (`<slot>.sums`,
+    as sha256sum writes them, one line a file of the whole tree, in order of
+    path), then run it on trial from the next boot. Read a line and a file
+    at a time: the sums of a tree are larger than a request a board takes."""
+    sums, count, last = slot + SUMS, 0, ""
+    try:
+        f = open(sums)
+    except OSError:
+        raise UpdateError("send the SHA-256 sums first: PUT /api/ugate/update/sums")
+    with f:
+        for line in f:
+            digest, _, path = line.rstrip("\n").partition("  ")
+            if path <= last:
+                raise UpdateError("the sums are not one line a file in order of path: {}".format(line.strip()))
+            last = path
+            count += 1
+            try:
+                actual = _sha256(slot + "/" + check_path(path))
+            except OSError:
+                raise UpdateError("{} was not sent".format(path))
+            if actual != digest.lower():
+                raise UpdateError("{} does not match its SHA-256".format(path))
+    if count == 0:
+        raise UpdateError("the sums list no file")
+    if sum(1 for _ in _walk(slot)) != count:
+        extra = [p for p in _walk(slot) if not _listed(sums, p)]
+        raise UpdateError("files not in the sums: {}".format(", ".join(sorted(extra))))
     board_boot.try_update(slot)
 
 
 def handle(request, step):
     """The update API (board_appliance routes its requests here): POST
-    /api/ugate/update begins, PUT .../files/<path>?offset=N writes, POST
-    .../commit checks and restarts. The owner's alone: it replaces the code."""
+    /api/ugate/update begins (and says how large a piece may be), PUT
+    .../files/<path>?offset=N writes a piece of a file, PUT .../sums?offset=N
+    one of the SHA-256 sums, POST .../commit checks and restarts. The
+    owner's alone: it replaces the code."""
     if not request.g.user.is_owner:
         return json_message("Only the owner may do this.", 403)
     if step == "" and request.method == "POST":
         _slot[:] = [begin()]
-        return json_response({"slot": _slot[0]})
+        return json_response({"slot": _slot[0], "piece": min(PIECE, request.max_body_length)})
     if not (step == "commit" and request.method == "POST" or
-            step.startswith("files/") and request.method == "PUT"):
+            (step.startswith("files/") or step == "sums") and request.method == "PUT"):
         return json_error(404, "no such update step: {} /api/ugate/update/{}".format(request.method, step))
     if not _slot:
         return json_error(409, "begin the update first: POST /api/ugate/update")
     try:
         if step == "commit":
-            commit(_slot[0], json.loads(request.body or b"{}").get("files"))
+            commit(_slot[0])
         else:
-            size = write(_slot[0], step[6:], int(request.args.get("offset", "0")), request.body or b"")
-            return json_response({"path": step[6:], "size": size})
-    except (ValueError, AttributeError) as exc:  # UpdateError, a bad offset or manifest
+            offset, data = int(request.args.get("offset", "0")), request.body or b""
+            if step == "sums":
+                return json_response({"path": step, "size": write(_slot[0] + SUMS, offset, data)})
+            target = _slot[0] + "/" + check_path(step[6:])
+            if offset == 0:
+                _makedirs(target.rsplit("/", 1)[0])
+            return json_response({"path": step[6:], "size": write(target, offset, data)})
+    except ValueError as exc:  # UpdateError, a bad offset
         return json_error(400, str(exc))
     _log.warning("update in {} checked; restarting to try it".format(_slot[0]))
     asyncio.create_task(board_boot.reset_soon())

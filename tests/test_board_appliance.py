@@ -265,7 +265,8 @@ def test_failed_boots_are_written_down_and_start_safe_mode(make_board):
 
 
 def test_ota_update_is_sent_checked_run_on_trial_and_kept(make_board, tmp_path):
-    board = make_board().boot()
+    # A board that takes 1 KB bodies: the pieces are as large as it says.
+    board = make_board(config=dict(FAST, limits={"max_body_bytes": 1024})).boot()
     board.get("/api/")
     ota = subprocess.Popen([UGATE, "ota", "--host", "127.0.0.1:{}".format(board.port), "--board", "esp32"],
                            env=dict(os.environ, UGATE_TOKEN=board.token), stdout=subprocess.PIPE,
@@ -342,7 +343,7 @@ def test_an_update_that_does_not_come_up_is_rolled_back(make_board, tmp_path):
     board = make_board().boot()
     board.get("/api/")
     assert board.request("PUT", "/api/ugate/update/files/ugate/app.mpy", content=b"x").status_code == 409
-    assert board.request("POST", "/api/ugate/update").json() == {"slot": "lib.a"}
+    assert board.request("POST", "/api/ugate/update").json() == {"slot": "lib.a", "piece": 4096}
     bad_path = board.request("PUT", "/api/ugate/update/files/../main.mpy", content=b"x")
     assert bad_path.status_code in (400, 404)  # refused either way: nothing outside the slot
     broken = broken_module(tmp_path)
@@ -353,23 +354,32 @@ def test_an_update_that_does_not_come_up_is_rolled_back(make_board, tmp_path):
     board.request("PUT", "/api/ugate/update/files/ugate/app.mpy?offset=100", content=broken[100:])
     # The rest of the tree as deployed: only ugate.app is broken.
     lib = os.path.join(board.root, "lib")
-    manifest = {"ugate/app.mpy": hashlib.sha256(broken).hexdigest()}
+    sums = {"ugate/app.mpy": hashlib.sha256(broken).hexdigest()}
     for d, _, names in os.walk(lib):
         for name in names:
             path = os.path.relpath(os.path.join(d, name), lib)
-            if path not in manifest:
+            if path not in sums:
                 with open(os.path.join(d, name), "rb") as f:
                     data = f.read()
-                manifest[path] = hashlib.sha256(data).hexdigest()
+                sums[path] = hashlib.sha256(data).hexdigest()
                 assert board.request("PUT", "/api/ugate/update/files/" + path, content=data).status_code == 200
-    wrong = board.request("POST", "/api/ugate/update/commit", json={"files": dict(manifest, **{
-        "ugate/app.mpy": "0" * 64})})
+    no_sums = board.request("POST", "/api/ugate/update/commit")
+    assert no_sums.status_code == 400 and "send the SHA-256 sums first" in no_sums.json()["error"]
+
+    def commit(entries, order=sorted):
+        # The sums as sha256sum writes them, a line a file.
+        text = "".join("{}  {}\n".format(digest, path) for path, digest in order(entries.items()))
+        assert board.request("PUT", "/api/ugate/update/sums", content=text.encode()).status_code == 200
+        return board.request("POST", "/api/ugate/update/commit")
+
+    wrong = commit(dict(sums, **{"ugate/app.mpy": "0" * 64}))
     assert wrong.status_code == 400 and "ugate/app.mpy does not match its SHA-256" in wrong.json()["error"]
-    missing = board.request("POST", "/api/ugate/update/commit", json={"files": {"ugate/app.mpy": manifest[
-        "ugate/app.mpy"]}})
-    assert missing.status_code == 400 and "files not in the manifest: " in missing.json()["error"]
+    missing = commit({"ugate/app.mpy": sums["ugate/app.mpy"]})
+    assert missing.status_code == 400 and "files not in the sums: " in missing.json()["error"]
+    unordered = commit(sums, order=lambda items: sorted(items, reverse=True))
+    assert unordered.status_code == 400 and "in order of path" in unordered.json()["error"]
     assert boot_record(board)["trial"] is None
-    good = board.request("POST", "/api/ugate/update/commit", json={"files": manifest})
+    good = commit(sums)
     assert good.json() == {"slot": "lib.a", "restarting": True}
     board.wait_reset()
     # The trial boot fails before main.py gets anywhere (it drops a board

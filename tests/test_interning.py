@@ -12,23 +12,15 @@ import pytest
 
 from conftest import free_port, run_core, run_interpreter
 
-SCRIPT = r"""
-import micropython
-from ugate.base import compat, jsoninput, log, ipnet, dates
-from ugate.http import url
-from ugate.hub import users
-from ugate.hub.states import StateMachine, slugify, valid_entity_id
-from ugate.hub.bus import Bus
-from ugate.sources import sensors
-from ugate.sources.sensors import strictjson
-from ugate.sources.hono.adapter import b64_text
-from ugate.faces.homeassistant.template import Template
-
+#: Text nothing interned before, made without interning it (SIZE
+#: characters a call), for the scripts below.
+NEW_TEXT = r"""
 _base = [0x4e00]
 
 
-def fresh(n=300):
-    # CJK characters built as UTF-8 bytes and decoded: creating them interns nothing.
+def fresh(n=None):
+    # CJK characters built as UTF-8 bytes and decoded: making them interns nothing.
+    n = n or SIZE
     out = bytearray()
     for cp in range(_base[0], _base[0] + n):
         out += bytes((0xE0 | cp >> 12, 0x80 | cp >> 6 & 63, 0x80 | cp & 63))
@@ -41,15 +33,29 @@ def new_name():
     return "n{}".format(_base[0])
 
 
-def astral_escapes(n=100):
-    # JSON escapes of characters beyond U+FFFF, as surrogate pairs.
+def escaped(n=50):
+    # Characters beyond U+FFFF as JSON escapes them: surrogate pairs.
     out = []
-    for cp in range(0x20000 + _base[0], 0x20000 + _base[0] + n):
+    for cp in range(0x10000 + _base[0], 0x10000 + _base[0] + n):
         cp -= 0x10000
         out.append("\\u{:04x}\\u{:04x}".format(0xD800 | cp >> 10, 0xDC00 | cp & 0x3FF))
     _base[0] += n
     return "".join(out)
+"""
 
+SCRIPT = r"""
+import micropython
+from ugate.base import compat, jsoninput, log, ipnet, dates
+from ugate.http import url
+from ugate.hub import users
+from ugate.hub.states import StateMachine, slugify, valid_entity_id
+from ugate.hub.bus import Bus
+from ugate.sources import sensors
+from ugate.sources.sensors import strictjson
+from ugate.sources.hono.adapter import b64_text
+from ugate.faces.homeassistant.template import Template
+SIZE = 300
+""" + NEW_TEXT + r"""
 
 def entry(name, call):
     # Twice, each time with new characters: the first call may intern what
@@ -67,7 +73,7 @@ deep = '[' * 25 + ']' * 25
 states = StateMachine(Bus())
 parsers = {p: sensors.create(p, {}, None) for p in ("jsonl", "mysensors", "rflink", "rtl_433")}
 entry("jsoninput.loads (nesting checked)", lambda: jsoninput.loads('{"a": "' + fresh() + '", "b": ' + deep + '}'))
-entry("jsoninput.loads (escaped surrogate pairs)", lambda: jsoninput.loads('"' + astral_escapes() + '"'))
+entry("jsoninput.loads (escaped surrogate pairs)", lambda: jsoninput.loads('"' + escaped() + '"'))
 entry("jsoninput.loads (bytes)", lambda: jsoninput.loads(('{"' + fresh() + '": 1}').encode()))
 entry("strictjson.loads_object", lambda: strictjson.loads_object('{"a": "' + fresh() + '"}'))
 entry("jsonl line", lambda: parsers["jsonl"].feed('{"id": "' + fresh() + '", "name": "' + fresh() + '", "t": 1}'))
@@ -121,29 +127,12 @@ config_dir, port = sys.argv[-2], int(sys.argv[-1])
 hub = _hub.Hub(app.load_config(config_dir), config_dir, mp_platform.MicroPythonPlatform())
 gw = app.create_app(hub)
 token = hub.tokens.create("owner")
-_base = [0x4e00]
-
-
-def fresh(n=100):
-    out = bytearray()
-    for cp in range(_base[0], _base[0] + n):
-        out += bytes((0xE0 | cp >> 12, 0x80 | cp >> 6 & 63, 0x80 | cp & 63))
-    _base[0] += n
-    return out.decode()
+SIZE = 100  # the request line and header lines stay within the board's limit
+""" + NEW_TEXT + r"""
 
 
 def quoted(text):
     return "".join("%{:02X}".format(b) for b in text.encode())
-
-
-def escaped(n=50):
-    # Characters beyond U+FFFF as JSON writes them escaped: surrogate pairs.
-    out = []
-    for cp in range(0x10000 + _base[0], 0x10000 + _base[0] + n):
-        cp -= 0x10000
-        out.append("\\u{:04x}\\u{:04x}".format(0xD800 | cp >> 10, 0xDC00 | cp & 0x3FF))
-    _base[0] += n
-    return "".join(out)
 
 
 async def request(method, path, body=None, auth=True, header="", forwarded=None):

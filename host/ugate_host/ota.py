@@ -24,9 +24,6 @@ import time
 from ugate_host import update_bundle
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-#: Bytes per request: the smallest body limit a board file's configurations set
-#: (`limits.max_body_bytes` 2048; the web page sends the same).
-PIECE = 2048
 BAR = 30
 
 
@@ -88,18 +85,20 @@ def progress(done, total, out):
 
 
 def send(board, header, files, out=sys.stderr):
-    """Begin, send every file of the bundle in pieces, commit; returns the slot."""
-    slot = board.request("POST", "/api/ugate/update")["slot"]
-    total, done = sum(len(data) for _, data in files), 0
-    for path, data in files:
-        for offset in range(0, max(len(data), 1), PIECE):
-            piece = data[offset:offset + PIECE]
-            board.request("PUT", "/api/ugate/update/files/{}?offset={}".format(path, offset), piece)
+    """Begin, send every file of the bundle, then their SHA-256 sums, in
+    pieces as large as the board takes; commit; returns the slot."""
+    begun = board.request("POST", "/api/ugate/update")
+    slot, size = begun["slot"], begun["piece"]
+    sums = update_bundle.sums(header)
+    total, done = sum(len(data) for _, data in files) + len(sums), 0
+    for url, data in [("files/" + path, data) for path, data in files] + [("sums", sums)]:
+        for offset in range(0, max(len(data), 1), size):
+            piece = data[offset:offset + size]
+            board.request("PUT", "/api/ugate/update/{}?offset={}".format(url, offset), piece)
             done += len(piece)
             progress(done, total, out)
     out.write("\n")
-    manifest = {f["path"]: f["sha256"] for f in header["files"]}
-    board.request("POST", "/api/ugate/update/commit", json.dumps({"files": manifest}).encode())
+    board.request("POST", "/api/ugate/update/commit")
     return slot
 
 

@@ -44,6 +44,13 @@ def pack(files, board, board_name, version):
     return b"".join([MAGIC, json.dumps(header).encode(), b"\n"] + [data for _, data in files])
 
 
+def sums(header):
+    """The SHA-256 sums of the bundle's files as a board checks them (as
+    sha256sum writes them: `<hex>  <path>`, a line a file, in order of path)."""
+    return "".join("{}  {}\n".format(f["sha256"], f["path"])
+                   for f in sorted(header["files"], key=lambda f: f["path"])).encode()
+
+
 def write(lib, out, board, board_name, version):
     """Write the bundle of the tree `lib` to the file `out`; returns its size."""
     data = pack(tree_files(lib), board, board_name, version)

@@ -680,9 +680,9 @@
   // -- the over-the-air update (a board) ---------------------------------------
   // The bundle (README "Over-the-air update"): "ugate-update 1\n", one JSON
   // line naming each file's path, size and SHA-256, then the files' bytes.
-  // Each file goes in pieces of 2 KB (the smallest body limit of boards/); the
-  // board checks every SHA-256 as written to its flash before it restarts.
-  var MAGIC = "ugate-update 1\n", PIECE = 2048, board = null;
+  // Each file goes in pieces as large as the board says it takes; the board
+  // checks every SHA-256 as written to its flash before it restarts.
+  var MAGIC = "ugate-update 1\n", board = null;
 
   function unbundle(buffer) {
     var all = new Uint8Array(buffer), text = new TextDecoder(), end = all.indexOf(10, MAGIC.length), h = null;
@@ -707,27 +707,32 @@
     if (board.board && h.board_name !== board.board) {
       throw new Error("This update is for " + h.board_name + " (" + h.board + "), but this board is " + board.board + ".");
     }
-    h.files.forEach(function (f) { total += f.size; });
+    // The files, then their SHA-256 sums as the board checks them (as
+    // sha256sum writes them, a line a file, in order of path).
+    var parts = h.files.map(function (f, i) {
+      return {url: "files/" + f.path, data: f.data, what: f.path, label: "file " + (i + 1) + " of " + h.files.length};
+    });
+    var inOrder = h.files.slice().sort(function (a, b) { return a.path < b.path ? -1 : a.path > b.path ? 1 : 0; });
+    parts.push({url: "sums", what: "the SHA-256 sums", label: "the SHA-256 sums",
+                data: new TextEncoder().encode(inOrder.map(function (f) { return f.sha256 + "  " + f.path + "\n"; }).join(""))});
+    parts.forEach(function (p) { total += p.data.length; });
     bar.max = total;
     bar.value = 0;
     bar.hidden = false;
     var r = await api("/api/ugate/update", {method: "POST"});
     if (!r.ok) { throw new Error(await message(r)); }
-    var slot = (await r.json()).slot;
-    for (var i = 0; i < h.files.length; i++) {
-      var f = h.files[i];
-      for (var at = 0; at === 0 || at < f.size; at += PIECE) {
-        r = await api("/api/ugate/update/files/" + f.path + "?offset=" + at, {method: "PUT", body: f.data.subarray(at, at + PIECE)});
-        if (!r.ok) { throw new Error("The board refused " + f.path + ": " + await message(r)); }
-        done += Math.min(PIECE, f.size - at);
+    var begun = await r.json(), slot = begun.slot, piece = begun.piece;
+    for (var i = 0; i < parts.length; i++) {
+      var p = parts[i];
+      for (var at = 0; at === 0 || at < p.data.length; at += piece) {
+        r = await api("/api/ugate/update/" + p.url + "?offset=" + at, {method: "PUT", body: p.data.subarray(at, at + piece)});
+        if (!r.ok) { throw new Error("The board refused " + p.what + ": " + await message(r)); }
+        done += Math.min(piece, p.data.length - at);
         bar.value = done;
-        say("update-message", "Sending ugate " + h.version + ": file " + (i + 1) + " of " + h.files.length + ", " +
-            bytes(done) + " of " + bytes(total) + ".");
+        say("update-message", "Sending ugate " + h.version + ": " + p.label + ", " + bytes(done) + " of " + bytes(total) + ".");
       }
     }
-    var manifest = {};
-    h.files.forEach(function (f) { manifest[f.path] = f.sha256; });
-    r = await api("/api/ugate/update/commit", {method: "POST", json: {files: manifest}});
+    r = await api("/api/ugate/update/commit", {method: "POST"});
     if (!r.ok) { throw new Error("The board refused the update: " + await message(r) + ". It runs the code it had."); }
     say("update-message", "The board checked every file and restarts into ugate " + h.version +
         " on trial; it keeps it once it has run for a while. Waiting…");
