@@ -79,6 +79,7 @@ MODULES = [
     ("forwarder into Hono (with the message channel)", "ugate.faces.forward.hono"),
     ("forwarder into MQTT (with umqtt.simple and mp_mqtt)", "ugate.faces.forward.mqtt mp_mqtt"),
     ("board appliance (status, update API, clock, watchdog)", "board_appliance board_clock"),
+    ("over-the-air update, from its first request (its slots and checks)", "board_ota"),
     ("Wi-Fi join (unloaded once joined)", "board_net"),
     ("Wi-Fi setup page and Improv (no gateway: without Wi-Fi, safe mode)", "board_setup board_improv"),
     ("mobile_app (registrations, push, the WebSocket commands)",
