@@ -24,7 +24,8 @@ so 32-bit is close to 64-bit from files; ROMFS leaves them in flash.
 boards/<board>.json) measured at 32-bit both ways to install ugate: the
 live heap after `create_app` holding `ENTITIES_HELD` entities, what the
 clients may hold (each of the config's `limits.max_connections` its body
-and header line, `REQUEST_OVERHEAD`), and what is left of `heap_budget`.
+and header line, `REQUEST_OVERHEAD`), what is left of `heap_budget`, and
+what is left once an over-the-air update has loaded its code (`UPDATE`).
 An entry promises to fit installed as its `install` says, unless it says
 "promised": false (a target, shown as such).
 """
@@ -166,6 +167,11 @@ print(limits["max_body_bytes"], limits["max_header_line"], limits["max_connectio
 #: frees nothing made in the same run, and keeps some garbage of earlier
 #: runs through stale pointers, so its peaks swing with the steps' cut.)
 REQUEST_OVERHEAD = 4096
+
+
+#: What an over-the-air update loads at its first request, on top of a
+#: configuration as it serves (its request is one of the clients').
+UPDATE = "import board_ota"
 
 
 #: The modules a board has built in (in flash: no heap), empty stand-ins
@@ -318,7 +324,9 @@ INSTALLS = ("files", "romfs")
 
 def fits(board, spec, tree, workdir, install):
     """One entry of a board file's `fits`, measured at 32-bit with ugate
-    installed as `install`: a dict with live, reserve, budget, left (bytes)."""
+    installed as `install`: a dict with live, reserve, budget, left, and
+    what an over-the-air update then loads and leaves (update,
+    left_updating), in bytes."""
     d = config_dir(workdir, spec["config"])
     budget = build.load_board(board)["heap_budget"]
     # The platform bounds the JSON kept by the heap it finds: the board's,
@@ -326,11 +334,14 @@ def fits(board, spec, tree, workdir, install):
     code = BASE + CREATE.format(config_dir=d) + (
         "states = hub.states\nstates.max_json_chars = mp_platform.MicroPythonPlatform.json_chars({})\n".format(
             budget)) + ENTITIES.format(n=ENTITIES_HELD, attrs=ATTRIBUTES)
-    lines = Interpreter(tree, 32, install, hardware=hardware_dir(workdir)).run(["", BEFORE, code, AFTER, LIMITS], [d])
-    live = int(lines[-3])
-    body, header, clients = (int(n) for n in lines[-2].split())
+    lines = Interpreter(tree, 32, install, hardware=hardware_dir(workdir)).run(
+        ["", BEFORE, code, AFTER, LIMITS, BEFORE, UPDATE, AFTER], [d])
+    live, update = int(lines[-4]), int(lines[-2])
+    body, header, clients = (int(n) for n in lines[-3].split())
     reserve = clients * (body + header + REQUEST_OVERHEAD)
-    return {"live": live, "reserve": reserve, "budget": budget, "left": budget - live - reserve}
+    left = budget - live - reserve
+    return {"live": live, "reserve": reserve, "budget": budget, "left": left, "update": update,
+            "left_updating": left - update}
 
 
 def board_rows():
@@ -362,14 +373,23 @@ def promised(entry, install):
     return install == entry["install"] and entry.get("promised", True)
 
 
+def updates_over_the_air(entry):
+    """Whether a `fits` entry promises room for an over-the-air update too
+    (an entry with "ota": false is updated with `make deploy`)."""
+    return entry.get("ota", True)
+
+
 def board_table(rows):
-    lines = ["| board | configuration | install | live heap (32-bit) | clients' reserve | heap_budget | left |",
-             "|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| board | configuration | install | live heap (32-bit) | clients' reserve | heap_budget | left "
+             "| left during an update |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for board, name, entry, install, m in rows:
         mark = " (promised)" if promised(entry, install) else " (target)" if install == entry["install"] else ""
-        lines.append("| {} (`{}`) | {} | {}{} | {:.1f} KB | {:.1f} KB | {:.1f} KB | {:.1f} KB |".format(
+        during = "{:.1f} KB{}".format(m["left_updating"] / 1024, "" if updates_over_the_air(entry) else
+                                      " (updated with make deploy)")
+        lines.append("| {} (`{}`) | {} | {}{} | {:.1f} KB | {:.1f} KB | {:.1f} KB | {:.1f} KB | {} |".format(
             name, board, entry["what"], install, mark, m["live"] / 1024, m["reserve"] / 1024,
-            m["budget"] / 1024, m["left"] / 1024))
+            m["budget"] / 1024, m["left"] / 1024, during))
     return "\n".join(lines)
 
 
