@@ -1,10 +1,10 @@
 """The page's files: `index.html`, `page.js` and `page.css`, next to this
-module, hand-written. The files are sent from the filesystem in pieces by
-Microdot (a board never holds one whole), gzip-compressed when `<name>.gz` is there and no older than
-the source: `tools/page_gzip.py` writes them (`make venv`, and
-`tools/build.py` puts only the `.gz` into a board's tree). `ETag` with
-`Cache-Control: no-cache`: a browser asks again on each load and gets 304
-while the file is unchanged.
+module, hand-written. The files are sent from the filesystem in pieces
+by Microdot (a board never holds one whole), gzip-compressed when
+`<name>.gz` is there and no older than the source: `tools/page_gzip.py`
+writes them (`make venv`, and `tools/build.py` puts only the `.gz` into a
+board's tree). `ETag` with `Cache-Control: no-cache`: a browser asks
+again on each load and gets 304 while the file is unchanged.
 """
 import os
 
