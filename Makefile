@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG_DIR ?= .ugate
 PORT ?= 8123
 
-.PHONY: run run-micropython token test venv page clean firmware deploy flash bench bench-ha
+.PHONY: run run-micropython token test venv page clean firmware deploy flash bench bench-ha board-live
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -104,6 +104,16 @@ deploy: $(STAMP)
 flash: $(STAMP)
 	$(if $(filter pico_w,$(BOARD)),,$(board_port))
 	$(BIN)/python tools/flash.py --board $(BOARD) --firmware "$(FIRMWARE)" $(if $(filter pico_w,$(BOARD)),,--port $(PORT))
+
+## board-live: serve each board's configurations live on its 32-bit twin, built from MICROPYTHON (a checkout of MicroPython's source; tools/board_live.py)
+I686_GCC := /usr/bin/i686-linux-gnu-gcc
+$(I686_GCC):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-i686-linux-gnu
+board-live: $(STAMP) $(MPY_PACKAGES) $(MP32) $(MOSQUITTO) $(I686_GCC)
+	@test -d "$(MICROPYTHON)/ports/unix" || { echo "error: give MicroPython's source, e.g. make $@ MICROPYTHON=~/micropython"; exit 2; }
+	$(BIN)/python tools/board_live.py build --source $(MICROPYTHON)
+	$(BIN)/python tools/board_live.py --install frozen --install romfs --install files --least
 
 ## bench: the benchmark workloads on CPython and MicroPython over loopback, as a table
 bench: $(STAMP) $(MPY_PACKAGES) $(MOSQUITTO)

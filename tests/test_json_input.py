@@ -113,3 +113,17 @@ def test_bodies_that_are_not_utf8_are_refused(start_gateway):
         assert gw.post("/api/states/sensor.bad", content=body).status_code == 400
         assert gw.post("/api/events/bad", content=b'{"x": "' + bad + b'"}').status_code == 400
     assert all_states_are_utf8_json(gw) == []
+
+
+def test_bodies_are_read_as_json_text_on_both_runtimes(start_gateway):
+    """Bodies are parsed from their bytes (the text is not kept beside them
+    on a board): UTF-8 reads as its characters, and a byte order mark is
+    refused as JSON text refuses it (CPython's json would skip it in bytes)."""
+    gw = start_gateway()
+    r = gw.post("/api/states/sensor.cafe", content='{"state": "café ☕", "attributes": {"ü": "ß"}}'.encode())
+    assert r.status_code == 201
+    state = gw.get("/api/states/sensor.cafe").json()
+    assert state["state"] == "café ☕" and state["attributes"] == {"ü": "ß"}
+    r = gw.post("/api/states/sensor.bom", content=b'\xef\xbb\xbf{"state": "1"}')
+    assert r.status_code == 400 and r.json() == {"message": "Invalid JSON specified."}
+    assert [s["entity_id"] for s in all_states_are_utf8_json(gw)] == ["sensor.cafe"]

@@ -21,13 +21,14 @@ outside the heap (/rom). Bytecode and strings do not shrink with pointers,
 so 32-bit is close to 64-bit from files; ROMFS leaves them in flash.
 
 `--boards` prints, instead, each board's configurations (`fits` in
-boards/<board>.json) measured at 32-bit both ways to install ugate: the
-live heap after `create_app` holding `ENTITIES_HELD` entities, what the
-clients may hold (each of the config's `limits.max_connections` its body
-and header line, `REQUEST_OVERHEAD`), what is left of `heap_budget`, and
-what is left once an over-the-air update has loaded its code (`UPDATE`).
-An entry promises to fit installed as its `install` says, unless it says
-"promised": false (a target, shown as such).
+boards/<board>.json) against their live runs: the least heap
+tools/board_live.py found each one served with on a 32-bit twin of the
+board (`live.least`, written into the board file with this tool's static
+figure for it then, `live.static`), grown by what the static figure (the
+live heap after `create_app` holding `ENTITIES_HELD` entities, at 32-bit)
+has grown since, against `heap_budget`. The suite holds every promised
+entry to it; tools/board_live.py, which needs MicroPython's source, is run
+when the code or the board files change the figures.
 """
 import argparse
 import json
@@ -151,29 +152,6 @@ states.max_json_chars = 0  # as on a board without PSRAM (MicroPythonPlatform.js
 #: What a board's configuration holds in the budget check: the issue's
 #: target load (20 entities).
 ENTITIES_HELD = 20
-#: Printed after the measurement: the limits a client's request may fill.
-LIMITS = """
-limits = dict(mp_platform.MicroPythonPlatform.limits)
-limits.update((k, v) for k, v in hub.config["limits"].items() if v is not None)
-print(limits["max_body_bytes"], limits["max_header_line"], limits["max_connections"])
-"""
-#: A request's working heap besides its body and header line: the request
-#: and response objects, stream buffers, a write of the answer (up to
-#: `Server.write_bytes`, 2 KB on boards; where the heap has no block that
-#: large, the pieces go one by one). An allowance, not measured: the
-#: WebAssembly port cannot serve a request (no sockets, no asyncio.run); the
-#: 64-bit socket tests hold what requests take. (Driving the connection
-#: handler step by step in that port gave no usable figure: its collector
-#: frees nothing made in the same run, and keeps some garbage of earlier
-#: runs through stale pointers, so its peaks swing with the steps' cut.)
-REQUEST_OVERHEAD = 4096
-
-
-#: What an over-the-air update loads at its first request, on top of a
-#: configuration as it serves (its request is one of the clients').
-UPDATE = "import board_ota"
-
-
 #: The modules a board has built in (in flash: no heap), empty stand-ins
 #: where the interpreter lacks them: with them the platform sets up the
 #: board appliance, as on a board.
@@ -318,44 +296,49 @@ def run(board, heapsize, interpreters=INTERPRETERS):
     return [(name, [dict(c)[name] for c in columns]) for name, _ in columns[0]]
 
 
-#: The ways a board file's `install` may name.
-INSTALLS = ("files", "romfs")
+#: The install whose heap stands for a `fits` entry's here: frozen code
+#: cannot be measured in this port (it freezes nothing of ugate); its ROMFS
+#: figure grows at least as much with a change (ROMFS keeps a module's
+#: interned names and code objects in the heap, a frozen firmware in flash).
+STATIC_INSTALL = {"files": "files", "romfs": "romfs", "frozen": "romfs"}
 
 
-def fits(board, spec, tree, workdir, install):
-    """One entry of a board file's `fits`, measured at 32-bit with ugate
-    installed as `install`: a dict with live, reserve, budget, left, and
-    what an over-the-air update then loads and leaves (update,
-    left_updating), in bytes."""
-    d = config_dir(workdir, spec["config"])
-    budget = build.load_board(board)["heap_budget"]
+def static_heap(board, entry, tree, workdir):
+    """The live heap at 32-bit after `create_app` for a board file's `fits`
+    entry, holding ENTITIES_HELD entities, installed as STATIC_INSTALL says."""
+    d = config_dir(workdir, entry["config"])
     # The platform bounds the JSON kept by the heap it finds: the board's,
     # not this interpreter's.
     code = BASE + CREATE.format(config_dir=d) + (
         "states = hub.states\nstates.max_json_chars = mp_platform.MicroPythonPlatform.json_chars({})\n".format(
-            budget)) + ENTITIES.format(n=ENTITIES_HELD, attrs=ATTRIBUTES)
-    lines = Interpreter(tree, 32, install, hardware=hardware_dir(workdir)).run(
-        ["", BEFORE, code, AFTER, LIMITS, BEFORE, UPDATE, AFTER], [d])
-    live, update = int(lines[-4]), int(lines[-2])
-    body, header, clients = (int(n) for n in lines[-3].split())
-    reserve = clients * (body + header + REQUEST_OVERHEAD)
-    left = budget - live - reserve
-    return {"live": live, "reserve": reserve, "budget": budget, "left": left, "update": update,
-            "left_updating": left - update}
+            build.load_board(board)["heap_budget"])) + ENTITIES.format(n=ENTITIES_HELD, attrs=ATTRIBUTES)
+    interpreter = Interpreter(tree, 32, STATIC_INSTALL[entry["install"]], hardware=hardware_dir(workdir))
+    return int(interpreter.run(["", BEFORE, code, AFTER], [d])[-2])
+
+
+def fits(board, entry, tree, workdir):
+    """A `fits` entry now, against its live run (`live` in the board file:
+    `least`, the least heap tools/board_live.py found it served with, and
+    `static`, this tool's figure for it then): a dict with static, least,
+    need (the least heap grown by what the static heap has grown since),
+    budget and left, in bytes."""
+    static = static_heap(board, entry, tree, workdir)
+    need = entry["live"]["least"] + static - entry["live"]["static"]
+    budget = build.load_board(board)["heap_budget"]
+    return {"static": static, "least": entry["live"]["least"], "need": need, "budget": budget,
+            "left": budget - need}
 
 
 def board_rows():
-    """(board, its name, fits entry, install, measurement) for every board
-    file, every entry of its `fits`, both ways to install (the entry's
-    `install` is the one it promises)."""
+    """(board, its name, fits entry, measurement) for every entry of every
+    board file's `fits`."""
     out = []
     with tempfile.TemporaryDirectory() as workdir:
         for board in build.boards():
             spec = build.load_board(board)
             tree = build.build(board, os.path.join(workdir, board))
             for entry in spec.get("fits", []):
-                for install in INSTALLS:
-                    out.append((board, spec["name"], entry, install, fits(board, entry, tree, workdir, install)))
+                out.append((board, spec["name"], entry, fits(board, entry, tree, workdir)))
     return out
 
 
@@ -367,29 +350,20 @@ def table(rows, interpreters=INTERPRETERS):
     return "\n".join(lines)
 
 
-def promised(entry, install):
-    """Whether a `fits` entry promises to fit installed as `install` (an
-    entry with "promised": false is a target, measured and shown only)."""
-    return install == entry["install"] and entry.get("promised", True)
-
-
-def updates_over_the_air(entry):
-    """Whether a `fits` entry promises room for an over-the-air update too
-    (an entry with "ota": false is updated with `make deploy`)."""
-    return entry.get("ota", True)
+def promised(entry):
+    """Whether a `fits` entry promises to fit (an entry with "promised":
+    false is a configuration that does not, measured and shown)."""
+    return entry.get("promised", True)
 
 
 def board_table(rows):
-    lines = ["| board | configuration | install | live heap (32-bit) | clients' reserve | heap_budget | left "
-             "| left during an update |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
-    for board, name, entry, install, m in rows:
-        mark = " (promised)" if promised(entry, install) else " (target)" if install == entry["install"] else ""
-        during = "{:.1f} KB{}".format(m["left_updating"] / 1024, "" if updates_over_the_air(entry) else
-                                      " (updated with make deploy)")
-        lines.append("| {} (`{}`) | {} | {}{} | {:.1f} KB | {:.1f} KB | {:.1f} KB | {:.1f} KB | {} |".format(
-            name, board, entry["what"], install, mark, m["live"] / 1024, m["reserve"] / 1024,
-            m["budget"] / 1024, m["left"] / 1024, during))
+    lines = ["| board | configuration | install | least heap it served with (live) | static heap then, now "
+             "| heap_budget | left |", "|---|---|---|---:|---:|---:|---:|"]
+    for board, name, entry, m in rows:
+        lines.append("| {} (`{}`) | {} | {}{} | {:.1f} KB | {:.1f} KB, {:.1f} KB | {:.1f} KB | {:.1f} KB |".format(
+            name, board, entry["what"], entry["install"], " (promised)" if promised(entry) else "",
+            m["least"] / 1024, entry["live"]["static"] / 1024, m["static"] / 1024, m["budget"] / 1024,
+            m["left"] / 1024))
     return "\n".join(lines)
 
 

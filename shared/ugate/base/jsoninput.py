@@ -28,15 +28,21 @@ def loads(data):
     """The JSON value in `data` (bytes or str); ValueError when it is not
     UTF-8, not JSON, nested deeper than MAX_DEPTH or escapes a lone
     surrogate."""
+    text = data
     if not isinstance(data, str):
         try:
-            data = compat.decode(data)
+            text = compat.decode(data)
         except UnicodeError:
             raise ValueError("not UTF-8")
-    if data.count("[") + data.count("{") > MAX_DEPTH:
-        check_depth(data)
-    if "\\ud" in data or "\\uD" in data:
-        data = _join_surrogates(data)
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        check_depth(text)
+    if "\\ud" in text or "\\uD" in text:
+        data = _join_surrogates(text)
+    elif text[:1] == "\ufeff":  # json reads a BOM in bytes (CPython), not in text
+        data = text
+    # Bytes are parsed as they are, the text let go: a body is not held
+    # three times at once (bytes, text, parsed) on a board's small heap.
+    text = None
     try:
         return json.loads(data)
     except (ValueError, RuntimeError):  # RuntimeError: CPython's RecursionError
