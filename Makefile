@@ -95,10 +95,10 @@ firmware: $(STAMP)
 # PORT is the board's serial port here (it is the HTTP port for `make run`).
 board_port = @test -e "$(PORT)" || { echo "error: give the board's serial port, e.g. make $@ PORT=/dev/ttyUSB0"; exit 2; }
 
-## deploy: copy build/$(BOARD)/ (lib/ into the ROMFS partition where the board has one; INSTALL=files|romfs to choose) and CONFIG (config.json), WIFI (wifi.json) to the board on PORT with mpremote, then reset it
+## deploy: copy build/$(BOARD)/ (lib/ into the ROMFS partition where the board has one; INSTALL=files|romfs to choose, INSTALL=frozen for a firmware with ugate frozen in) and CONFIG (config.json), WIFI (wifi.json) to the board on PORT with mpremote, then reset it
 deploy: $(STAMP)
 	$(board_port)
-	$(BIN)/python tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(CONFIG),--config $(CONFIG)) $(if $(WIFI),--wifi $(WIFI)) $(if $(INSTALL),--install $(INSTALL))
+	$(BIN)/python tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(CONFIG),--config $(CONFIG)) $(if $(WIFI),--wifi $(WIFI)) $(if $(filter frozen,$(INSTALL)),--frozen,$(if $(INSTALL),--install $(INSTALL)))
 
 ## flash: erase the board on PORT and write the MicroPython image FIRMWARE (esptool; the Pico W gets UF2 steps)
 flash: $(STAMP)
