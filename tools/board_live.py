@@ -11,7 +11,7 @@ build needs `gcc-i686-linux-gnu`), with tools/twin32/ as its variant: the
 standard variant's features, asyncio and the hardware stand-ins
 (tests/standins) frozen in as a board has them built in, and a ROMFS image
 read from a file into memory outside the heap, as a board maps its ROMFS
-partition. `build` makes two of it in build/twin32/: `romfs/micropython`
+partition. `build` makes two of it in build/twin32/: `plain/micropython`
 and `frozen/micropython`, the second with ugate frozen in as
 firmware/manifest.py freezes it into a board's firmware.
 
@@ -54,7 +54,6 @@ import httpx
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
-sys.path.insert(0, os.path.join(REPO, "host"))
 import build  # noqa: E402  (tools/build.py)
 import heap_cost  # noqa: E402  (tools/heap_cost.py: the attributes it holds)
 from mosquitto import Broker, free_port  # noqa: E402  (tools/mosquitto.py)
@@ -63,7 +62,7 @@ from ugate.hub.tokens import TokenStore  # noqa: E402
 TWIN_VARIANT = os.path.join(TOOLS, "twin32")
 TWIN_BUILD = os.path.join(REPO, "build", "twin32")
 #: The ways to install, each with its twin (frozen: ugate is in it).
-TWINS = {"files": "romfs", "romfs": "romfs", "frozen": "frozen"}
+TWINS = {"files": "plain", "romfs": "plain", "frozen": "frozen"}
 #: What the standard variant has that the twin leaves out: their libraries
 #: are git submodules the checkout may lack, and the gateway needs none.
 TWIN_MAKE = ["CROSS_COMPILE=i686-linux-gnu-", "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0"]
@@ -92,7 +91,7 @@ def build_twins(source):
     # firmware/manifest.py imports tools/build.py, which finds Microdot in
     # this Python's packages: it must run the manifest.
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    for name, frozen in (("romfs", "0"), ("frozen", "1")):
+    for name, frozen in (("plain", "0"), ("frozen", "1")):
         subprocess.run(["make", "-C", os.path.join(source, "ports", "unix"), "VARIANT_DIR=" + TWIN_VARIANT,
                         "BUILD=" + os.path.join(TWIN_BUILD, name)] + TWIN_MAKE,
                        env=dict(env, UGATE_FROZEN=frozen), check=True)
@@ -147,14 +146,14 @@ class LiveBoard:
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(self.root, name))
         self.data = os.path.join(self.root, "ugate-data")
         os.makedirs(self.data)
-        self.broker = Broker()
+        self.broker = Broker() if entry["config"].get("forward") else None
         self.port = SerialPort(os.path.join(self.root, "ttyS0"))
         config = json.loads(json.dumps(entry["config"]))
         config["serial"] = [dict(config["serial"][0], port=self.port.link)] if config.get("serial") else []
         for forward in config.get("forward", []):
             forward.update(host="127.0.0.1", port=self.broker.port)
         config.update(log_level="warning", board={"ntp_servers": ["time.example"]})
-        self.limits = dict(board_limits(), **{k: v for k, v in config.get("limits", {}).items()})
+        self.limits = dict(board_limits(), **config.get("limits", {}))
         self._write("config.json", config)
         self._write("wifi.json", {"ssid": WIFI["ssid"], "password": WIFI["password"]})
         self.token = TokenStore(self.data).create("owner")
@@ -180,12 +179,14 @@ class LiveBoard:
         return "http://127.0.0.1:{}{}".format(self.http_port, path)
 
     def boot(self, timeout=30):
-        self.broker.start()
+        """Start the board (again after it reset); whether it serves."""
+        if self.broker and not self.broker.proc:
+            self.broker.start()
         self.proc = subprocess.Popen(
             [self.exe, "-X", "heapsize={}".format(self.heapsize), "-c", "import boot\nimport main",
              "--config-dir", "ugate-data", "--host", "127.0.0.1", "--port", str(self.http_port)],
             cwd=self.root, env=self.env, stdin=subprocess.PIPE,
-            stdout=open(os.path.join(self.root, "console.txt"), "wb"), stderr=subprocess.STDOUT)
+            stdout=open(os.path.join(self.root, "console.txt"), "ab"), stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while self.proc.poll() is None and time.time() < deadline:
             try:
@@ -242,7 +243,8 @@ class LiveBoard:
         if self.proc:
             self.proc.wait()
             self.proc.stdin.close()
-        self.broker.stop()
+        if self.broker:
+            self.broker.stop()
         self.port.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
