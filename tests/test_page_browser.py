@@ -25,7 +25,7 @@ from auth_client import create_user
 from browser import DESKTOP, PHONE, chromium
 from conftest import ROOT, RUNTIMES, Gateway
 from mobile_phone import Phone
-from test_bridge import Pty
+from test_bridge import Pty, wait_port
 
 SCREENSHOTS = os.path.join(ROOT, "build", "screenshots")
 BANNED = "203.0.113.7"
@@ -218,6 +218,9 @@ def test_gateway_view_saves_config_and_comes_back(site, browser):
     wait(browser, lambda d: text_of(d, "#status") == "connected")  # the WebSocket reconnected
     # Still live after the restart.
     go(browser, "sensors")
+    # The restarted gateway opens its port anew, and input sent before it
+    # is open is flushed: a device's reading after it.
+    wait_port(gw, pty.link, "connected")
     pty.write(b'{"id": "kitchen", "temperature": 23}\n')
     wait(browser, lambda d: text_of(d, row("sensor.jsonl_kitchen_temperature") + " .state") == "23 °C")
 

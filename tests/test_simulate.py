@@ -33,7 +33,10 @@ class Sim:
             ready, _, _ = select.select([self.fd], [], [], 0.1)
             if not ready:
                 continue
-            self.buf += os.read(self.fd, 4096)
+            try:
+                self.buf += os.read(self.fd, 4096)
+            except BlockingIOError:  # a pty can say it is readable and then have nothing
+                continue
             *lines, self.buf = self.buf.split(b"\n")
             for raw in lines:
                 line = raw.decode("utf-8", "replace").rstrip("\r")
