@@ -25,7 +25,7 @@ from auth_client import create_user
 from browser import DESKTOP, PHONE, chromium
 from conftest import ROOT, RUNTIMES, Gateway
 from mobile_phone import Phone
-from test_bridge import Pty, wait_port
+from test_bridge import Pty, wait_port, wait_state
 
 SCREENSHOTS = os.path.join(ROOT, "build", "screenshots")
 BANNED = "203.0.113.7"
@@ -222,6 +222,7 @@ def test_gateway_view_saves_config_and_comes_back(site, browser):
     # is open is flushed: a device's reading after it.
     wait_port(gw, pty.link, "connected")
     pty.write(b'{"id": "kitchen", "temperature": 23}\n')
+    wait_state(gw, "sensor.jsonl_kitchen_temperature", "23")
     wait(browser, lambda d: text_of(d, row("sensor.jsonl_kitchen_temperature") + " .state") == "23 °C")
 
 

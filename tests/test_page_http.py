@@ -151,6 +151,7 @@ def test_config_is_checked_saved_and_the_gateway_restarts(start_gateway, tmp_pat
     # A valid one is saved, and the gateway starts again with it, same port;
     # a WebSocket client of the gateway before is closed (to reconnect).
     pid = gw.proc.pid
+    started = gw.get("/api/ugate/owner/gateway").json()["started_us"]
     ws = connect(gw)
     r = gw.post("/api/ugate/owner/config", json={"text": '{"location_name": "after"}\n'})
     assert r.status_code == 200, r.text
@@ -163,6 +164,8 @@ def test_config_is_checked_saved_and_the_gateway_restarts(start_gateway, tmp_pat
     assert closed_by_server(ws)
     wait_for(renamed, what="the gateway back with the new config")
     assert gw.proc.pid == pid and gw.proc.poll() is None
+    # Another start, as the page tells it from the one that took the restart.
+    assert gw.get("/api/ugate/owner/gateway").json()["started_us"] > started
     with open(os.path.join(gw.config_dir, "config.json")) as f:
         assert f.read() == '{"location_name": "after"}\n'
     assert "restarting" in gw.logs()

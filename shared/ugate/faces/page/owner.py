@@ -25,6 +25,7 @@ def info(hub):
     d["runtime"] = hub.platform.name
     d["location_name"] = hub.config["location_name"]
     d["uptime"] = (compat.now_us() - hub.started) // 1000000
+    d["started_us"] = hub.started  # another after a restart: the page waits for it
     d["memory"] = hub.platform.memory()
     d["entities"] = hub.states.entities  # notifications aside, as limits.max_entities counts
     d["max_entities"] = hub.states.max_entities

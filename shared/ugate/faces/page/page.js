@@ -16,7 +16,7 @@
   var services = {};
   var ws = null, wsNext = 1, wsWaiting = {}, wsEvents = {}, wsDelay = 500;
   var rows = {}, shownIds = "", changed = {}, renderQueued = false;
-  var view = null, pollTimer = null, configLoaded = false, detailId = null;
+  var view = null, pollTimer = null, configLoaded = false, detailId = null, startedUs = null;
 
   // -- small helpers -----------------------------------------------------------
 
@@ -635,7 +635,9 @@
   async function loadGateway() {
     var r = await api("/api/ugate/owner/gateway");
     if (!r.ok) { replace("info", [el("dd", null, await message(r))]); return; }
-    var g = await r.json(), m = g.memory || {}, pairs = [
+    var g = await r.json(), m = g.memory || {}, pairs;
+    startedUs = g.started_us;
+    pairs = [
       ["Version", g.version + " (Home Assistant API " + g.ha_version + ")"], ["Runtime", g.runtime],
       ["Name", g.location_name], ["Uptime", duration(g.uptime)],
       ["Entities", g.entities + " of " + g.max_entities + " (limits.max_entities)"],
@@ -664,13 +666,18 @@
     }
   }
 
+  // The gateway is back when it answers from another start than the one
+  // that took the restart (the old one may still answer for a moment).
   async function waitForRestart(text) {
     say("config-message", text + " Waiting for the gateway…");
+    var before = startedUs;
     await pause(1000);
     for (var i = 0; i < 120; i++) {
       try {
-        var r = await api("/api/");
-        if (r.ok) { say("config-message", "The gateway is back."); configLoaded = false; loadGateway(); return; }
+        var r = await api("/api/ugate/owner/gateway");
+        if (r.ok && (await r.json()).started_us !== before) {
+          say("config-message", "The gateway is back."); configLoaded = false; loadGateway(); return;
+        }
       } catch (e) { /* still down */ }
       await pause(500);
     }
