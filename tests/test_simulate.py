@@ -33,10 +33,7 @@ class Sim:
             ready, _, _ = select.select([self.fd], [], [], 0.1)
             if not ready:
                 continue
-            try:
-                self.buf += os.read(self.fd, 4096)
-            except BlockingIOError:  # a pty can say it is readable and then have nothing
-                continue
+            self.buf += os.read(self.fd, 4096)
             *lines, self.buf = self.buf.split(b"\n")
             for raw in lines:
                 line = raw.decode("utf-8", "replace").rstrip("\r")
