@@ -18,6 +18,7 @@ import time
 import httpx
 import pytest
 
+import deploy  # tools/deploy.py, on the path by conftest
 from conftest import MICROPYTHON, MPY_CROSS, UGATE, free_port, wait_for
 from ugate import VERSION
 from ugate.hub.tokens import TokenStore
@@ -35,7 +36,7 @@ class Board:
 
     def __init__(self, tree, root, config=FAST, wifi=True, settings=None):
         self.root = str(root)
-        for name in ("main.py", "boot.py", "board_boot.mpy", "board.json", "lib"):
+        for name in deploy.flash_root("files"):
             src = os.path.join(tree, name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(self.root, name))
         self.data = os.path.join(self.root, "ugate-data")

@@ -38,6 +38,7 @@ tests/test_memory_budget.py holds the code to. Not in CI: MicroPython's source i
 package registry the build machines reach (README "Board matrix").
 """
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -55,6 +56,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import build  # noqa: E402  (tools/build.py)
+import deploy  # noqa: E402  (tools/deploy.py: what a board's flash root holds)
 import heap_cost  # noqa: E402  (tools/heap_cost.py: the attributes it holds)
 from mosquitto import Broker, free_port  # noqa: E402  (tools/mosquitto.py)
 from ugate.hub.tokens import TokenStore  # noqa: E402
@@ -105,6 +107,7 @@ def free_at_start(exe, heapsize):
     return int(out)
 
 
+@functools.lru_cache(maxsize=None)  # every entry of a board runs at its heap_budget
 def heapsize_for(exe, free):
     """The smallest heap (to 16 bytes) that leaves `free` bytes when the
     interpreter starts, as a board leaves `heap_budget`."""
@@ -138,10 +141,7 @@ class LiveBoard:
 
     def __init__(self, tree, entry, install, heapsize):
         self.root = tempfile.mkdtemp(prefix="ugate-live-")
-        names = ["main.py", "boot.py", "board.json"]
-        names += [] if install == "frozen" else ["board_boot.mpy"]
-        names += ["lib"] if install == "files" else []
-        for name in names:
+        for name in deploy.flash_root(install):
             src = os.path.join(tree, name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(self.root, name))
         self.data = os.path.join(self.root, "ugate-data")

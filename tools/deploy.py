@@ -91,13 +91,20 @@ def romfs_size(port, resume=False):
     return int(found.group(1)) if found else 0
 
 
+def flash_root(install):
+    """What of the tree goes to the flash root, installed as `install` says:
+    "files", "romfs" (lib/ goes to the ROMFS partition instead) or "frozen"
+    (the firmware has the code)."""
+    return ["main.py", "boot.py", "board.json"] + ([] if install == "frozen" else ["board_boot.mpy"]) + (
+        ["lib"] if install == "files" else [])
+
+
 def commands(port, tree, staging, frozen=False, resume=False, reset=True, romfs=False):
     """The mpremote command line: one connection, commands joined by '+'.
     Remote paths are relative to the REPL's working directory, the flash
     root on a board. With `romfs` lib/ goes to the ROMFS partition as the
     tree's image."""
-    names = ["main.py", "boot.py", "board.json"] + ([] if frozen else ["board_boot.mpy"]) + (
-        [] if frozen or romfs else ["lib"])
+    names = flash_root("frozen" if frozen else "romfs" if romfs else "files")
     argv = _connect(port, resume)
     if romfs:
         argv += ["romfs", "deploy", os.path.join(tree, build.ROMFS_IMAGE), "+"]

@@ -635,9 +635,7 @@
   async function loadGateway() {
     var r = await api("/api/ugate/owner/gateway");
     if (!r.ok) { replace("info", [el("dd", null, await message(r))]); return; }
-    var g = await r.json(), m = g.memory || {}, pairs;
-    startedUs = g.started_us;
-    pairs = [
+    var g = await r.json(), m = g.memory || {}, pairs = [
       ["Version", g.version + " (Home Assistant API " + g.ha_version + ")"], ["Runtime", g.runtime],
       ["Name", g.location_name], ["Uptime", duration(g.uptime)],
       ["Entities", g.entities + " of " + g.max_entities + " (limits.max_entities)"],
@@ -647,6 +645,7 @@
       pairs.push(["Heap", bytes(m.heap_free_bytes) + " free of " + bytes(m.heap_free_bytes + m.heap_used_bytes)]);
     }
     if (g.history_points) { maxPoints = g.history_points; }
+    startedUs = g.started_us;
     var out = [];
     pairs.forEach(function (p) { out.push(el("dt", null, p[0])); out.push(el("dd", null, p[1])); });
     replace("info", out);
