@@ -91,9 +91,13 @@ class Target:
                 raise RuntimeError("{} gateway did not start:\n{}".format(runtime, self.log()))
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
+                # Serving, and its port open: input sent before the port is
+                # open is flushed when it opens.
+                if json.loads(self.request("GET", "/api/ugate/ports"))[0]["state"] == "connected":
+                    break
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
 
     def request(self, method, path, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
