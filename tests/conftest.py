@@ -23,12 +23,7 @@ RUNTIMES = ["cpython", "micropython"]
 
 # The tests of the board tools import them as modules (build, heap_cost, ...).
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ports import free_port  # noqa: E402,F401  (tools/ports.py; the tests import it from here)
 
 
 class Gateway:

@@ -31,17 +31,12 @@ import websocket
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 import build  # noqa: E402  (tools/build.py)
+from ports import free_port  # noqa: E402  (tools/ports.py)
 
 from ugate.hub.tokens import TokenStore  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 RUNTIMES = ("cpython", "micropython")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ws_subscribe(port, token, timeout=30):

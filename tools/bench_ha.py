@@ -46,7 +46,8 @@ import websocket
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
-from bench import free_port, markdown, ws_subscribe  # noqa: E402  (tools/bench.py)
+from bench import markdown, ws_subscribe  # noqa: E402  (tools/bench.py)
+from ports import free_port  # noqa: E402  (tools/ports.py)
 ROOT = os.path.dirname(TOOLS)
 BIN = os.path.dirname(sys.executable)
 

@@ -58,7 +58,8 @@ sys.path.insert(0, TOOLS)
 import build  # noqa: E402  (tools/build.py)
 import deploy  # noqa: E402  (tools/deploy.py: what a board's flash root holds)
 import heap_cost  # noqa: E402  (tools/heap_cost.py: the attributes it holds)
-from mosquitto import Broker, free_port  # noqa: E402  (tools/mosquitto.py)
+from mosquitto import Broker  # noqa: E402  (tools/mosquitto.py)
+from ports import free_port  # noqa: E402  (tools/ports.py)
 from ugate.hub.tokens import TokenStore  # noqa: E402
 
 TWIN_VARIANT = os.path.join(TOOLS, "twin32")
