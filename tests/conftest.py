@@ -163,7 +163,9 @@ def start_gateway(runtime, tmp_path):
         return gw.start()
 
     yield start
-    for gw in started:
+    # Last started first: a gateway forwarding to one started before it
+    # stops before its upstream does, and does not retry a closed port.
+    for gw in reversed(started):
         gw.stop()
 
 
