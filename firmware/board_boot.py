@@ -11,9 +11,11 @@ goes back to 0 and an update on trial becomes the code. After
 A slot is a directory of .mpy files in the flash root: `lib` is what `make
 deploy` installed (/lib, or /rom/lib from a ROMFS image, which comes first
 on sys.path); an over-the-air update is written to `lib.a` or `lib.b`,
-whichever is not running, and that slot is put first on sys.path. This
-module lives in the flash root, outside every slot, so an update cannot
-break it.
+whichever is not running, and that slot is put first on sys.path. On a
+board that runs from its ROMFS partition a slot holds an image instead
+(`romfs.img`), which board_rom writes into the partition when the slot is
+to run. This module lives in the flash root, outside every slot, so an
+update cannot break it.
 """
 import json
 import os
@@ -42,7 +44,9 @@ def load():
             record = json.load(f)
     except (OSError, ValueError):
         record = {}
-    base = {"slot": DEPLOYED, "trial": None, "trial_booted": False, "failed_boots": 0, "rolled_back": None}
+    # "rom": the slot whose image the ROMFS partition holds (board_rom).
+    base = {"slot": DEPLOYED, "trial": None, "trial_booted": False, "failed_boots": 0, "rolled_back": None,
+            "rom": DEPLOYED}
     base.update(record if isinstance(record, dict) else {})
     return base
 
@@ -78,13 +82,25 @@ def start():
         record["trial_booted"] = True
     record["failed_boots"] += 1
     save(record)
-    slot = running(record)
-    if slot != DEPLOYED:  # on sys.path already
-        sys.path.insert(1, _root() + "/" + slot)
-    if record["trial"]:
+    if record["trial"]:  # armed first: it resets a trial that hangs writing its image too
         import machine
         machine.WDT(timeout=trial_watchdog_s() * 1000)
+    slot = running(record)
+    if _holds_image(slot):
+        if record["rom"] != slot:
+            import board_rom
+            board_rom.switch(record, slot, save)
+    elif slot != DEPLOYED:  # on sys.path already
+        sys.path.insert(1, _root() + "/" + slot)
     return record
+
+
+def _holds_image(slot):
+    try:
+        os.stat(slot + "/romfs.img")
+        return True
+    except OSError:
+        return False
 
 
 def trial_watchdog_s():
@@ -105,8 +121,13 @@ def confirm():
     """The gateway came up: the failure count goes back to 0 and an update on
     trial becomes the slot that runs."""
     record = load()
-    if record["trial"]:
+    if record["trial"] and record["trial_booted"]:  # not one sent since this boot began
+        before = record["slot"]
         record["slot"], record["trial"], record["trial_booted"] = record["trial"], None, False
+        try:  # the image kept for a roll back (board_rom), which is no longer one
+            os.remove(before + "/romfs.img")
+        except OSError:
+            pass
     record["failed_boots"] = 0
     save(record)
     return record

@@ -2,7 +2,9 @@
 file (in pieces no larger than a request body may be) in the update slot
 that is not running (board_boot), is checked against the SHA-256 of every
 file, and runs on trial from the next boot; board_boot rolls it back when
-it does not come up. Loaded on the first update request only."""
+it does not come up. A board that runs from its ROMFS partition takes a
+ROMFS image instead, one file (board_rom). Loaded on the first update
+request only."""
 import asyncio
 import hashlib
 import os
@@ -23,6 +25,8 @@ PIECE = 4096
 SUMS = ".sums"
 #: What a path in the tree may be: a module under lib/, nothing else.
 PATH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_./"
+#: The one file of an update that is a ROMFS image (board_rom.IMAGE).
+IMAGE = "romfs.img"
 
 
 class UpdateError(ValueError):
@@ -54,9 +58,9 @@ def _makedirs(path):
 
 
 def check_path(path):
-    # Modules, and the web page's gzipped files (ugate/faces/page/*.gz).
-    if (not path.endswith((".mpy", ".gz")) or path.startswith("/") or ".." in path or "//" in path
-            or not compat.only(path.lower(), PATH_CHARS)):
+    # Modules, the web page's gzipped files (ugate/faces/page/*.gz), or an image.
+    if path != IMAGE and (not path.endswith((".mpy", ".gz")) or path.startswith("/") or ".." in path
+                          or "//" in path or not compat.only(path.lower(), PATH_CHARS)):
         raise UpdateError("not a module path of the tree: {}".format(path))
     return path
 
@@ -118,7 +122,7 @@ def commit(slot):
     as sha256sum writes them, one line a file of the whole tree, in order of
     path), then run it on trial from the next boot. Read a line and a file
     at a time: the sums of a tree are larger than a request a board takes."""
-    sums, count, last = slot + SUMS, 0, ""
+    sums, count, last, image = slot + SUMS, 0, "", False
     try:
         f = open(sums)
     except OSError:
@@ -128,7 +132,7 @@ def commit(slot):
             digest, _, path = line.rstrip("\n").partition("  ")
             if path <= last:
                 raise UpdateError("the sums are not one line a file in order of path: {}".format(line.strip()))
-            last = path
+            last, image = path, image or path == IMAGE
             count += 1
             try:
                 actual = _sha256(slot + "/" + check_path(path))
@@ -142,7 +146,26 @@ def commit(slot):
     if files != count:  # each line's file is there: the others are not in the sums
         raise UpdateError("{} files not in the sums (the slot holds {}, the sums list {})".format(
             files - count, files, count))
+    if takes_image() != (image and count == 1):
+        raise UpdateError("this board runs from its ROMFS partition: send its image, {}, alone".format(IMAGE)
+                          if takes_image() else "this board takes a tree of .mpy files, not a ROMFS image")
+    if image:
+        import board_rom
+        wrong = board_rom.check(slot + "/" + IMAGE)
+        if wrong:
+            raise UpdateError(wrong)
     board_boot.try_update(slot)
+
+
+def takes_image():
+    """Whether the board runs from an image in its ROMFS partition, which
+    an update then replaces."""
+    import board_rom
+    try:
+        dev = board_rom.partition()
+        return dev is not None and board_rom.held(dev) > 0
+    finally:
+        compat.unload("board_rom")
 
 
 def handle(request, step):
@@ -155,7 +178,8 @@ def handle(request, step):
         return json_message("Only the owner may do this.", 403)
     if step == "" and request.method == "POST":
         _slot[:] = [begin()]
-        return json_response({"slot": _slot[0], "piece": min(PIECE, request.max_body_length)})
+        return json_response({"slot": _slot[0], "piece": min(PIECE, request.max_body_length),
+                              "image": takes_image()})
     if not (step == "commit" and request.method == "POST" or
             (step.startswith("files/") or step == "sums") and request.method == "PUT"):
         return json_error(404, "no such update step: {} /api/ugate/update/{}".format(request.method, step))

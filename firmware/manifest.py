@@ -23,8 +23,8 @@ include(options.base or "$(PORT_DIR)/boards/manifest.py")
 
 package("ugate", base_path="../shared")
 module("mp_platform.py")
-for _name in ("mp_tls", "board_uart", "unix_tty", "mp_mdns", "mp_mqtt", "ussl", "board_boot", "board_main", "board_start",
-              "board_net", "board_setup", "board_improv", "board_appliance", "board_clock", "board_ota"):
+for _name in ("mp_tls", "board_uart", "unix_tty", "mp_mdns", "mp_mqtt", "ussl", "board_boot", "board_rom", "board_main",
+              "board_start", "board_net", "board_setup", "board_improv", "board_appliance", "board_clock", "board_ota"):
     module(_name + ".py")
 
 # The Microdot modules ugate imports, from the pip-installed package (the same

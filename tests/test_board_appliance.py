@@ -5,7 +5,9 @@ The board's compiled tree runs in a flash root as a board runs it (boot.py,
 then main.py) on the MicroPython unix port, with small stand-ins for the
 hardware modules it lacks (tests/standins: `network`, `machine`, `ntptime`):
 they take their answers from a settings file and write what the board
-would have done to a log. The appliance exists on MicroPython only, so these
+would have done to a log. A board that runs from a ROMFS partition boots
+through ugate_host.romfs, whose file-backed partition stands in for the
+flash one (`vfs.rom_ioctl` and its block device). The appliance exists on MicroPython only, so these
 tests run there only; what the stand-ins stand for was not run on a board
 here (README "The board appliance")."""
 import hashlib
@@ -13,15 +15,18 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
-import deploy  # tools/deploy.py, on the path by conftest
-from conftest import MICROPYTHON, MPY_CROSS, UGATE, free_port, wait_for
+import build  # tools/build.py, on the path by conftest
+import deploy  # tools/deploy.py
+from conftest import MICROPYTHON, MPY_CROSS, ROOT, UGATE, free_port, run_interpreter, wait_for
 from ugate import VERSION
 from ugate.hub.tokens import TokenStore
+from ugate_host import update_bundle
 
 STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standins")
 WIFI = {"ssid": "home", "password": "secret123", "networks": [["home", -50], ["shed", -80]], "rssi": -61}
@@ -30,15 +35,29 @@ FAST = {"log_level": "info", "board": {"update_confirm_after": 1, "watchdog_time
                                        "ntp_servers": ["time.example"]}}
 
 
+#: The ROMFS partition of a board that runs from one (install="romfs").
+PARTITION_BYTES = 512 * 1024
+
+
 class Board:
     """A flash root with the board tree, ugate-data/ and the stand-in
-    settings; `boot()` runs it until the board resets (the process ends)."""
+    settings; `boot()` runs it until the board resets (the process ends).
+    Installed as `install` says: "files", or "romfs" (lib/ as the tree's
+    image in a ROMFS partition of `partition_bytes`, the file `<root>.rom`)."""
 
-    def __init__(self, tree, root, config=FAST, wifi=True, settings=None):
+    def __init__(self, tree, root, config=FAST, wifi=True, settings=None, install="files",
+                 partition_bytes=PARTITION_BYTES):
         self.root = str(root)
-        for name in deploy.flash_root("files"):
+        for name in deploy.flash_root(install):
             src = os.path.join(tree, name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(self.root, name))
+        self.partition = None
+        if install == "romfs":
+            with open(os.path.join(tree, build.ROMFS_IMAGE), "rb") as f:
+                image = f.read()
+            self.partition = self.root + ".rom"
+            with open(self.partition, "wb") as f:
+                f.write(image + b"\xff" * (partition_bytes - len(image)))  # the rest as erased
         self.data = os.path.join(self.root, "ugate-data")
         os.makedirs(self.data)
         self.write("config.json", config)
@@ -71,13 +90,22 @@ class Board:
 
     def boot(self):
         """Start the board; its serial console is `proc.stdin` and console.txt."""
-        env = dict(os.environ, UGATE_STANDIN=self.settings_path, UGATE_BOARD="1",
-                   MICROPYPATH=":".join([self.root, ".frozen", STANDINS, os.path.join(self.root, "lib")]))
+        path = [self.root, ".frozen", STANDINS] + ([] if self.partition else [os.path.join(self.root, "lib")])
+        env = dict(os.environ, UGATE_STANDIN=self.settings_path, UGATE_BOARD="1", MICROPYPATH=":".join(path))
+        run = [sys.executable, "-m", "ugate_host.romfs", "--persist", self.partition] if self.partition else [
+            MICROPYTHON]
         self.output = open(os.path.join(self.root, "console.txt"), "ab")
-        self.proc = subprocess.Popen([MICROPYTHON, "-c", "import boot\nimport main", "--config-dir", "ugate-data",
-                                      "--host", "127.0.0.1", "--port", str(self.port)], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(run + ["-c", "import boot\nimport main", "--config-dir", "ugate-data",
+                                            "--host", "127.0.0.1", "--port", str(self.port)], stdin=subprocess.PIPE,
                                      cwd=self.root, env=env, stdout=self.output, stderr=subprocess.STDOUT)
         return self
+
+    def partition_holds(self, image):
+        """Whether the ROMFS partition begins with the bytes of the file `image`."""
+        with open(image, "rb") as f:
+            data = f.read()
+        with open(self.partition, "rb") as f:
+            return f.read(len(data)) == data
 
     def console(self):
         return self.console_bytes().decode("utf-8", "replace")
@@ -333,6 +361,16 @@ def test_ota_refuses_a_bundle_for_another_board_or_a_damaged_one(make_board, boa
     assert not os.path.exists(os.path.join(board.root, "lib.a"))
 
 
+def test_an_update_sent_before_the_boot_is_confirmed_still_runs_on_trial(tmp_path):
+    """The gateway confirms its boot once it has served a while: an update
+    committed before then has not run yet, and stays on trial for the next
+    boot (it was taken for kept, never having run)."""
+    code = ("import board_boot\nboard_boot.try_update('lib.a')\nr = board_boot.confirm()\n"
+            "print(r['slot'], r['trial'], r['failed_boots'])")
+    r = run_interpreter("micropython", ["-c", code], path=[os.path.join(ROOT, "firmware")], cwd=str(tmp_path))
+    assert r.stdout.split() == ["lib", "lib.a", "0"], r.stdout + r.stderr
+
+
 def broken_module(tmp_path):
     src = tmp_path / "app.py"
     src.write_text("raise ImportError('a broken update')\n")
@@ -340,11 +378,46 @@ def broken_module(tmp_path):
     return (tmp_path / "app.mpy").read_bytes()
 
 
+#: The version a new build in these tests says it is.
+MARKED = VERSION + "+update"
+
+
+def bundle(board_tree, tmp_path, name, version=MARKED, board=("esp32", "ESP32 (generic WROOM-32)"),
+           module=None, sha256=None, extra=None):
+    """An update bundle as tools/build.py writes it (lib/, then its ROMFS
+    image) of the board tree's lib/ with ugate.VERSION set to `version`
+    (the mark of the new build), `module` as ugate/app.mpy, `extra` bytes
+    as one more file, and `sha256` in place of the first file's hash in the
+    header."""
+    lib = str(tmp_path / (name + "-lib"))
+    shutil.copytree(os.path.join(board_tree, "lib"), lib)
+    src = tmp_path / (name + "-init.py")
+    with open(os.path.join(ROOT, "shared", "ugate", "__init__.py")) as f:
+        src.write_text(f.read().replace('VERSION = "{}"'.format(VERSION), 'VERSION = "{}"'.format(version)))
+    subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "ugate", "__init__.mpy"), str(src)], check=True)
+    if module is not None:
+        with open(os.path.join(lib, "ugate", "app.mpy"), "wb") as f:
+            f.write(module)
+    if extra is not None:
+        with open(os.path.join(lib, "extra.bin"), "wb") as f:
+            f.write(extra)
+    image = str(tmp_path / (name + ".img"))
+    build.romfs(lib, image)
+    path = str(tmp_path / (name + ".bin"))
+    update_bundle.write(lib, image, path, board[0], board[1], version)
+    if sha256 is not None:
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(data.replace(update_bundle.unpack(data)[0]["files"][0]["sha256"].encode(), sha256.encode(), 1))
+    return path
+
+
 def test_an_update_that_does_not_come_up_is_rolled_back(make_board, tmp_path):
     board = make_board().boot()
     board.get("/api/")
     assert board.request("PUT", "/api/ugate/update/files/ugate/app.mpy", content=b"x").status_code == 409
-    assert board.request("POST", "/api/ugate/update").json() == {"slot": "lib.a", "piece": 4096}
+    assert board.request("POST", "/api/ugate/update").json() == {"slot": "lib.a", "piece": 4096, "image": False}
     bad_path = board.request("PUT", "/api/ugate/update/files/../main.mpy", content=b"x")
     assert bad_path.status_code in (400, 404)  # refused either way: nothing outside the slot
     broken = broken_module(tmp_path)
@@ -394,6 +467,89 @@ def test_an_update_that_does_not_come_up_is_rolled_back(make_board, tmp_path):
     status = board.get("/api/ugate/board").json()
     assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib", False, "lib.a")
     assert "ota: update in lib.a did not come up; back to lib" in board.console()
+
+
+def test_a_board_that_runs_from_romfs_is_updated_by_an_image_kept_or_rolled_back(make_board, board_tree,
+                                                                                   tmp_path):
+    """The board runs ugate from its ROMFS partition: an update is a new
+    image, which the trial boot writes into the partition after keeping the
+    one it held; kept, or written back when the trial fails."""
+    board = make_board(install="romfs").boot()
+    assert board.get("/api/ugate/owner/gateway").json()["version"] == VERSION
+    deployed = os.path.join(board_tree, build.ROMFS_IMAGE)
+    good = bundle(board_tree, tmp_path, "good")
+    sent = subprocess.Popen([UGATE, "ota", "--host", "127.0.0.1:{}".format(board.port), "--bundle", good],
+                            env=dict(os.environ, UGATE_TOKEN=board.token), stderr=subprocess.PIPE, text=True)
+    board.wait_reset(timeout=120)
+    # The image alone was sent, to the slot; the partition is untouched yet.
+    assert os.listdir(os.path.join(board.root, "lib.a")) == ["romfs.img"]
+    assert board.partition_holds(deployed)
+    board.boot()  # the trial boot writes the image into the partition
+    _, err = sent.communicate(timeout=60)
+    assert sent.returncode == 0 and "the update runs and is kept" in err, err
+    assert board.partition_holds(str(tmp_path / "good.img"))
+    assert board.get("/api/ugate/owner/gateway").json()["version"] == MARKED  # the new code runs
+    status = board.get("/api/ugate/board").json()
+    assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib.a", False, None)
+    # Kept: the deployed image, kept as a file for the trial, is gone.
+    assert not os.path.exists(os.path.join(board.root, "lib", "romfs.img"))
+    assert boot_record(board)["rom"] == "lib.a"
+
+    # An image whose ugate.app fails to import.
+    broken = bundle(board_tree, tmp_path, "broken", version=MARKED + ".2", module=broken_module(tmp_path))
+    sent = ota(board, "--bundle", broken, "--no-wait")
+    assert sent.returncode == 0, sent.stderr
+    board.wait_reset()
+    board.boot().wait_reset()  # the trial boot writes it, fails, and the watchdog resets
+    assert board.partition_holds(str(tmp_path / "broken.img"))
+    assert "ImportError: a broken update" in board.console()
+    board.boot()  # back to lib.a: its image is written back
+    status = board.get("/api/ugate/board").json()
+    assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib.a", False, "lib.b")
+    assert board.partition_holds(str(tmp_path / "good.img"))
+    assert board.get("/api/ugate/owner/gateway").json()["version"] == MARKED
+
+
+def test_an_update_a_board_cannot_run_is_refused_before_the_restart(make_board, board_tree, tmp_path):
+    """A ROMFS board takes its image alone, one that fits its partition; a
+    board that runs from files takes a tree, not an image."""
+    board = make_board(install="romfs", partition_bytes=320 * 1024).boot()
+    board.get("/api/")
+    with open(os.path.join(board_tree, build.ROMFS_IMAGE), "rb") as f:
+        image = f.read()
+
+    def commit(board, files, image=True):
+        assert board.request("POST", "/api/ugate/update").json()["image"] is image
+        for path, data in files.items():
+            for at in range(0, len(data), 4096):
+                put = board.request("PUT", "/api/ugate/update/files/{}?offset={}".format(path, at),
+                                    content=data[at:at + 4096])
+                assert put.status_code == 200, put.text
+        sums = "".join("{}  {}\n".format(hashlib.sha256(data).hexdigest(), path) for path, data in sorted(files.items()))
+        board.request("PUT", "/api/ugate/update/sums", content=sums.encode())
+        answer = board.request("POST", "/api/ugate/update/commit")
+        assert answer.status_code == 400
+        return answer.json()["error"]
+
+    app = read_file(os.path.join(board_tree, "lib", "ugate", "app.mpy"))
+    alone = "this board runs from its ROMFS partition: send its image, romfs.img, alone"
+    assert commit(board, {"ugate/app.mpy": app}) == alone
+    assert commit(board, {"ugate/app.mpy": app, "romfs.img": image}) == alone
+    assert commit(board, {"romfs.img": image[:-2]}) == "romfs.img is not a ROMFS image of {} bytes".format(
+        len(image) - 2)
+    large = read_file(bundle(board_tree, tmp_path, "large", extra=os.urandom(40 * 1024))[:-4] + ".img")
+    assert commit(board, {"romfs.img": large}) == "the image has {} bytes; the ROMFS partition holds {}".format(
+        len(large), 320 * 1024)
+    assert boot_record(board)["trial"] is None and board.proc.poll() is None
+
+    files = make_board().boot()
+    files.get("/api/")
+    assert commit(files, {"romfs.img": image}, image=False) == "this board takes a tree of .mpy files, not a ROMFS image"
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def dns_query(name, qid=0x1234):

@@ -7,40 +7,10 @@ kept or rolled back. The board is the compiled tree on the MicroPython unix
 port with stand-ins for its hardware modules (test_board_appliance.Board),
 so this runs on MicroPython only, as the board appliance does; the page's
 absence on a gateway that is no board is checked in test_page_browser."""
-import os
-import shutil
-import subprocess
-
-from conftest import MPY_CROSS, ROOT
-from test_board_appliance import FAST, make_board  # noqa: F401  (make_board: a fixture)
+from test_board_appliance import FAST, MARKED, broken_module, bundle, make_board  # noqa: F401  (a fixture)
 from test_page_browser import browser, find, text_of, wait  # noqa: F401  (browser: a fixture)
 from ugate import VERSION
 from ugate_host import update_bundle
-
-MARKED = VERSION + "+page-update"
-
-
-def bundle(board_tree, tmp_path, name, version=MARKED, board=("esp32", "ESP32 (generic WROOM-32)"),
-           module=None, sha256=None):
-    """An update bundle of the board tree's lib/ with ugate.VERSION set to
-    `version` (the mark of the new build), `module` as ugate/app.mpy, and
-    `sha256` in place of the first file's hash in the header."""
-    lib = str(tmp_path / (name + "-lib"))
-    shutil.copytree(os.path.join(board_tree, "lib"), lib)
-    src = tmp_path / (name + "-init.py")
-    with open(os.path.join(ROOT, "shared", "ugate", "__init__.py")) as f:
-        src.write_text(f.read().replace('VERSION = "{}"'.format(VERSION), 'VERSION = "{}"'.format(version)))
-    subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "ugate", "__init__.mpy"), str(src)], check=True)
-    if module is not None:
-        with open(os.path.join(lib, "ugate", "app.mpy"), "wb") as f:
-            f.write(module)
-    data = update_bundle.pack(update_bundle.tree_files(lib), board[0], board[1], version)
-    if sha256 is not None:
-        data = data.replace(update_bundle.unpack(data)[0]["files"][0]["sha256"].encode(), sha256.encode(), 1)
-    path = tmp_path / (name + ".bin")
-    path.write_bytes(data)
-    return str(path)
-
 
 def signed_in_on_gateway_view(browser, board):
     board.get("/api/")  # up
@@ -91,12 +61,7 @@ def test_an_update_is_sent_with_progress_then_kept_or_rolled_back(make_board, bo
     signed_in_on_gateway_view(browser, board)
     # An update whose ugate.app fails to import: the trial boot fails, and
     # the board goes back to the code before it.
-    broken = os.path.join(tmp_path, "app.py")
-    with open(broken, "w") as f:
-        f.write("raise ImportError('a broken update')\n")
-    subprocess.run([MPY_CROSS, "-o", broken[:-3] + ".mpy", broken], check=True)
-    with open(broken[:-3] + ".mpy", "rb") as f:
-        send(browser, bundle(board_tree, tmp_path, "broken", module=f.read()))
+    send(browser, bundle(board_tree, tmp_path, "broken", module=broken_module(tmp_path)))
     wait(browser, lambda d: "Sending ugate {}: file ".format(MARKED) in text_of(d, "#update-message"))
     board.wait_reset(timeout=120)
     assert said(browser, "restarts into ugate {} on trial".format(MARKED)) == ""
@@ -112,10 +77,25 @@ def test_an_update_is_sent_with_progress_then_kept_or_rolled_back(make_board, bo
     assert progress.get_attribute("value") == progress.get_attribute("max")
     header = update_bundle.read(str(tmp_path / "good.bin"))[0]
     # Every file's bytes, and the SHA-256 sums after them.
-    assert int(progress.get_attribute("max")) == sum(f["size"] for f in header["files"]) + len(
-        update_bundle.sums(header))
+    tree = [f for f in header["files"] if f["path"] != "romfs.img"]
+    assert int(progress.get_attribute("max")) == sum(f["size"] for f in tree) + len(update_bundle.sums(tree))
     board.boot()
     assert said(browser, "The update runs and is kept: ugate {}.".format(MARKED), timeout=60) == ""
     status = board.get("/api/ugate/board").json()
     assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib.a", False, None)
     assert board.get("/api/ugate/owner/gateway").json()["version"] == MARKED
+
+
+def test_a_board_that_runs_from_romfs_is_sent_the_bundles_image(make_board, board_tree, tmp_path,  # noqa: F811
+                                                                 browser):
+    board = make_board(install="romfs").boot()
+    signed_in_on_gateway_view(browser, board)
+    send(browser, bundle(board_tree, tmp_path, "good"))
+    wait(browser, lambda d: "Sending ugate {}: file 1 of 1".format(MARKED) in text_of(d, "#update-message"))
+    board.wait_reset(timeout=120)
+    image = [f for f in update_bundle.read(str(tmp_path / "good.bin"))[0]["files"] if f["path"] == "romfs.img"]
+    assert int(find(browser, "#update-progress").get_attribute("max")) == image[0]["size"] + len(
+        update_bundle.sums(image))
+    board.boot()
+    assert said(browser, "The update runs and is kept: ugate {}.".format(MARKED), timeout=60) == ""
+    assert board.partition_holds(str(tmp_path / "good.img"))

@@ -54,7 +54,7 @@ def test_build_tree_is_what_a_board_needs(board_tree):
     assert [f for f in built if not f.endswith(".mpy")] == [
         "board.json", "boot.py", "lib/ugate/faces/page/index.html.gz", "lib/ugate/faces/page/page.css.gz",
         "lib/ugate/faces/page/page.js.gz", "main.py", "romfs.img", "ugate-update.bin"]
-    assert "board_boot.mpy" in built  # in the flash root, out of reach of an update of lib/
+    assert {"board_boot.mpy", "board_rom.mpy"} <= set(built)  # in the flash root, out of reach of an update of lib/
     assert read(os.path.join(board_tree, "main.py")) == read(os.path.join(ROOT, "firmware", "main.py"))
     assert json.loads(read(os.path.join(board_tree, "board.json"))) == build.load_board("esp32")
     # Microdot's host-only modules never reach the board
@@ -64,7 +64,8 @@ def test_build_tree_is_what_a_board_needs(board_tree):
 
 def test_build_writes_lib_as_one_update_bundle(board_tree):
     """ugate-update.bin: the format line, one JSON line naming each file of
-    lib/ with its size and SHA-256, then the files' bytes in that order."""
+    lib/ and then the ROMFS image with its size and SHA-256, then the
+    files' bytes in that order."""
     data = read(os.path.join(board_tree, "ugate-update.bin"))
     magic, header, rest = data.split(b"\n", 2)
     assert magic == b"ugate-update 1"
@@ -72,15 +73,17 @@ def test_build_writes_lib_as_one_update_bundle(board_tree):
     assert (header["board"], header["board_name"], header["version"]) == (
         "esp32", "ESP32 (generic WROOM-32)", VERSION)
     lib = os.path.join(board_tree, "lib")
-    assert sorted(f["path"] for f in header["files"]) == [os.path.relpath(f, "lib") for f in files(board_tree)
-                                                          if f.startswith("lib/")]
+    tree = update_bundle.tree_files(lib)
+    assert sorted(path for path, _ in tree) == sorted(os.path.relpath(f, "lib") for f in files(board_tree)
+                                                      if f.startswith("lib/"))
+    assert [f["path"] for f in header["files"]] == [path for path, _ in tree] + ["romfs.img"]
     for f in header["files"]:
-        content = read(os.path.join(lib, f["path"]))
+        content = read(os.path.join(lib if f["path"] != "romfs.img" else board_tree, f["path"]))
         assert (f["size"], f["sha256"]) == (len(content), hashlib.sha256(content).hexdigest())
         assert rest[:f["size"]] == content
         rest = rest[f["size"]:]
     assert rest == b""
-    assert update_bundle.unpack(data) == (header, update_bundle.tree_files(lib))
+    assert update_bundle.unpack(data) == (header, tree + [("romfs.img", read(os.path.join(board_tree, "romfs.img")))])
 
 
 @pytest.mark.parametrize("damage, error", [
@@ -316,7 +319,7 @@ def test_deploy_to_a_romfs_partition_writes_the_image_and_no_library(tmp_path, b
     argv = deploy.commands("/dev/ttyUSB0", board_tree, str(staging), romfs=True)
     assert argv[1:] == ["connect", "/dev/ttyUSB0", "romfs", "deploy", os.path.join(board_tree, "romfs.img"),
                         "+", "cp", "-r"] + [os.path.join(board_tree, n) for n in (
-                            "main.py", "boot.py", "board.json", "board_boot.mpy")] + [":.", "+", "reset"]
+                            "main.py", "boot.py", "board.json", "board_boot.mpy", "board_rom.mpy")] + [":.", "+", "reset"]
 
 
 def test_deploy_romfs_refuses_a_board_without_a_romfs_partition(tmp_path, board_tree):

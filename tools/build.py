@@ -5,9 +5,10 @@
 build/<board>/ holds what the board's flash root receives:
 
     main.py, boot.py       source, so a user can read them on the board
-    board_boot.mpy         the boot record (code slots, safe mode): in the
-                           flash root, outside lib/, so an over-the-air
-                           update of lib/ cannot break it
+    board_boot.mpy         the boot record (code slots, safe mode) and the
+    board_rom.mpy          writer of the ROMFS partition: in the flash
+                           root, outside lib/, so an over-the-air update
+                           of lib/ cannot break them
     lib/ugate/...          the shared core, every module, as .mpy, and
                            the web page's files gzipped (faces/page/*.gz)
     lib/microdot/...       the Microdot modules ugate imports (from the pip
@@ -22,7 +23,7 @@ build/<board>/ holds what the board's flash root receives:
                            the .mpy files in place from flash (MicroPython
                            mounts it at /rom, with /rom and /rom/lib on
                            sys.path), so their code stays out of the heap
-    ugate-update.bin       lib/ as one update bundle (ugate_host.update_bundle)
+    ugate-update.bin       lib/ and romfs.img as one update bundle (ugate_host.update_bundle)
                            for an over-the-air update: `ugate ota --bundle`
                            or the web page's Update control sends it
 
@@ -52,11 +53,11 @@ BOARDS = os.path.join(ROOT, "boards")
 #: firmware/ files shipped as source: the entry points a user reads on the board.
 SOURCE = ("main.py", "boot.py")
 #: firmware/ modules compiled into the flash root, not lib/.
-ROOT_MODULES = ("board_boot.py",)
+ROOT_MODULES = ("board_boot.py", "board_rom.py")
 #: firmware/ files that are not for the board.
 HOST_ONLY = ("manifest.py",)
 #: the ROMFS image of lib/, in the tree.
-ROMFS_IMAGE = "romfs.img"
+ROMFS_IMAGE = update_bundle.IMAGE
 IMPORT = re.compile(r"^\s*(?:from\s+(microdot[\w.]*)\s+import|import\s+(microdot[\w.]*))", re.M)
 
 
@@ -189,7 +190,8 @@ def build(board, out=None):
         shutil.copy(os.path.join(FIRMWARE, name), os.path.join(out, name))
     shutil.copy(os.path.join(BOARDS, board + ".json"), os.path.join(out, "board.json"))
     romfs(lib, os.path.join(out, ROMFS_IMAGE))
-    update_bundle.write(lib, os.path.join(out, update_bundle.FILE_NAME), board, spec["name"], VERSION)
+    update_bundle.write(lib, os.path.join(out, ROMFS_IMAGE), os.path.join(out, update_bundle.FILE_NAME), board,
+                        spec["name"], VERSION)
     return out
 
 

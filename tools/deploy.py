@@ -95,7 +95,7 @@ def flash_root(install):
     """What of the tree goes to the flash root, installed as `install` says:
     "files", "romfs" (lib/ goes to the ROMFS partition instead) or "frozen"
     (the firmware has the code)."""
-    return ["main.py", "boot.py", "board.json"] + ([] if install == "frozen" else ["board_boot.mpy"]) + (
+    return ["main.py", "boot.py", "board.json"] + ([] if install == "frozen" else ["board_boot.mpy", "board_rom.mpy"]) + (
         ["lib"] if install == "files" else [])
 
 

@@ -6,9 +6,11 @@
 It builds the board's .mpy tree (tools/build.py), or takes an update bundle
 built before (ugate_host.update_bundle: what the build writes as
 ugate-update.bin, and what the web page's Update control sends), checks
-that the bundle is for the board the board says it is, sends its files to
-the board's update API with an access token (in pieces no larger than a
-board's request body, with a progress bar), then the SHA-256 of every file;
+that the bundle is for the board the board says it is, sends the board's
+update API with an access token what the board takes (the tree, or its
+ROMFS image where the board runs from its ROMFS partition), in pieces no
+larger than a board's request body, with a progress bar, then the SHA-256
+of every file sent;
 the board checks them as written to its flash, restarts into the update on
 trial and keeps it once it has served for `board.update_confirm_after`
 seconds, or goes back to the code before it. Without --no-wait this command
@@ -85,11 +87,16 @@ def progress(done, total, out):
 
 
 def send(board, header, files, out=sys.stderr):
-    """Begin, send every file of the bundle, then their SHA-256 sums, in
-    pieces as large as the board takes; commit; returns the slot."""
+    """Begin, send the bundle's files the board takes (its tree, or its
+    ROMFS image), then their SHA-256 sums, in pieces as large as the board
+    takes; commit; returns the slot."""
     begun = board.request("POST", "/api/ugate/update")
     slot, size = begun["slot"], begun["piece"]
-    sums = update_bundle.sums(header)
+    try:
+        entries, files = update_bundle.for_board(header, files, begun.get("image"))
+    except update_bundle.BundleError as exc:
+        raise OtaError(str(exc))
+    sums = update_bundle.sums(entries)
     total, done = sum(len(data) for _, data in files) + len(sums), 0
     for url, data in [("files/" + path, data) for path, data in files] + [("sums", sums)]:
         for offset in range(0, max(len(data), 1), size):

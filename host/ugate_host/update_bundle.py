@@ -1,5 +1,7 @@
-"""The update bundle: the tree an over-the-air update sends (a board's
-lib/), as one file a browser can pick. tools/build.py writes it as
+"""The update bundle: what an over-the-air update sends, as one file a
+browser can pick: a board's lib/, and the same as a ROMFS image (the last
+file, `romfs.img`) for a board that runs from its ROMFS partition, which
+takes the image alone. tools/build.py writes it as
 build/<board>/ugate-update.bin; `ugate ota` and the web page's Update
 control read it. Its format (README "Over-the-air update"):
 
@@ -19,6 +21,8 @@ import os
 
 MAGIC = b"ugate-update 1\n"
 FILE_NAME = "ugate-update.bin"
+#: The bundle's file that is lib/ as a ROMFS image.
+IMAGE = "romfs.img"
 
 
 class BundleError(ValueError):
@@ -44,16 +48,29 @@ def pack(files, board, board_name, version):
     return b"".join([MAGIC, json.dumps(header).encode(), b"\n"] + [data for _, data in files])
 
 
-def sums(header):
-    """The SHA-256 sums of the bundle's files as a board checks them (as
+def for_board(header, files, image):
+    """(header entries, files) of what a board takes: the ROMFS image alone
+    where it runs from its ROMFS partition (`image`, as the board's answer
+    to the update's beginning says), the tree otherwise."""
+    entries = [f for f in header["files"] if (f["path"] == IMAGE) == bool(image)]
+    if not entries:
+        raise BundleError("the board runs from its ROMFS partition and takes an image, which this bundle has not"
+                          if image else "the bundle holds no tree of .mpy files")
+    return entries, [(path, data) for path, data in files if (path == IMAGE) == bool(image)]
+
+
+def sums(entries):
+    """The SHA-256 sums of the header's `entries` as a board checks them (as
     sha256sum writes them: `<hex>  <path>`, a line a file, in order of path)."""
     return "".join("{}  {}\n".format(f["sha256"], f["path"])
-                   for f in sorted(header["files"], key=lambda f: f["path"])).encode()
+                   for f in sorted(entries, key=lambda f: f["path"])).encode()
 
 
-def write(lib, out, board, board_name, version):
-    """Write the bundle of the tree `lib` to the file `out`; returns its size."""
-    data = pack(tree_files(lib), board, board_name, version)
+def write(lib, image, out, board, board_name, version):
+    """Write the bundle of the tree `lib` and its ROMFS image (the file
+    `image`) to the file `out`; returns its size."""
+    with open(image, "rb") as f:
+        data = pack(tree_files(lib) + [(IMAGE, f.read())], board, board_name, version)
     with open(out, "wb") as f:
         f.write(data)
     return len(data)

@@ -685,10 +685,12 @@
 
   // -- the over-the-air update (a board) ---------------------------------------
   // The bundle (README "Over-the-air update"): "ugate-update 1\n", one JSON
-  // line naming each file's path, size and SHA-256, then the files' bytes.
-  // Each file goes in pieces as large as the board says it takes; the board
-  // checks every SHA-256 as written to its flash before it restarts.
-  var MAGIC = "ugate-update 1\n", board = null;
+  // line naming each file's path, size and SHA-256, then the files' bytes:
+  // lib/'s files, then lib/ as a ROMFS image, which a board that runs from
+  // its ROMFS partition takes alone. Each file goes in pieces as large as
+  // the board says it takes; the board checks every SHA-256 as written to
+  // its flash before it restarts.
+  var MAGIC = "ugate-update 1\n", IMAGE = "romfs.img", board = null;
 
   function unbundle(buffer) {
     var all = new Uint8Array(buffer), text = new TextDecoder(), end = all.indexOf(10, MAGIC.length), h = null;
@@ -713,21 +715,24 @@
     if (board.board && h.board_name !== board.board) {
       throw new Error("This update is for " + h.board_name + " (" + h.board + "), but this board is " + board.board + ".");
     }
-    // The files, then their SHA-256 sums as the board checks them (as
-    // sha256sum writes them, a line a file, in order of path).
-    var parts = h.files.map(function (f, i) {
-      return {url: "files/" + f.path, data: f.data, what: f.path, label: "file " + (i + 1) + " of " + h.files.length};
+    var r = await api("/api/ugate/update", {method: "POST"});
+    if (!r.ok) { throw new Error(await message(r)); }
+    var begun = await r.json(), slot = begun.slot, piece = begun.piece;
+    // What the board takes (its tree, or its image), then their SHA-256 sums
+    // as the board checks them (as sha256sum writes them, a line a file, in
+    // order of path).
+    var files = h.files.filter(function (f) { return (f.path === IMAGE) === !!begun.image; });
+    if (!files.length) { throw new Error("This board runs from its ROMFS partition, and the bundle has no image for it."); }
+    var parts = files.map(function (f, i) {
+      return {url: "files/" + f.path, data: f.data, what: f.path, label: "file " + (i + 1) + " of " + files.length};
     });
-    var inOrder = h.files.slice().sort(function (a, b) { return a.path < b.path ? -1 : a.path > b.path ? 1 : 0; });
+    var inOrder = files.slice().sort(function (a, b) { return a.path < b.path ? -1 : a.path > b.path ? 1 : 0; });
     parts.push({url: "sums", what: "the SHA-256 sums", label: "the SHA-256 sums",
                 data: new TextEncoder().encode(inOrder.map(function (f) { return f.sha256 + "  " + f.path + "\n"; }).join(""))});
     parts.forEach(function (p) { total += p.data.length; });
     bar.max = total;
     bar.value = 0;
     bar.hidden = false;
-    var r = await api("/api/ugate/update", {method: "POST"});
-    if (!r.ok) { throw new Error(await message(r)); }
-    var begun = await r.json(), slot = begun.slot, piece = begun.piece;
     for (var i = 0; i < parts.length; i++) {
       var p = parts[i];
       for (var at = 0; at === 0 || at < p.data.length; at += piece) {
