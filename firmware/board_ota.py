@@ -158,14 +158,13 @@ def commit(slot):
 
 
 def takes_image():
-    """Whether the board runs from an image in its ROMFS partition, which
-    an update then replaces."""
-    import board_rom
+    """Whether the board runs ugate from an image in its ROMFS partition
+    (mounted at /rom), which an update then replaces."""
     try:
-        dev = board_rom.partition()
-        return dev is not None and board_rom.held(dev) > 0
-    finally:
-        compat.unload("board_rom")
+        os.stat("/rom/ugate")
+        return True
+    except OSError:
+        return False
 
 
 def handle(request, step):

@@ -3,11 +3,12 @@ clock, watchdog, board status, safe mode, over-the-air update and roll back.
 
 The board's compiled tree runs in a flash root as a board runs it (boot.py,
 then main.py) on the MicroPython unix port, with small stand-ins for the
-hardware modules it lacks (tests/standins: `network`, `machine`, `ntptime`):
+hardware modules it lacks (tests/standins: `network`, `machine`, `ntptime`,
+`romfs_partition`):
 they take their answers from a settings file and write what the board
 would have done to a log. A board that runs from a ROMFS partition boots
-through ugate_host.romfs, whose file-backed partition stands in for the
-flash one (`vfs.rom_ioctl` and its block device). The appliance exists on MicroPython only, so these
+through ugate_host.romfs, with a file as its partition and
+`romfs_partition` standing in for the partition's block device. The appliance exists on MicroPython only, so these
 tests run there only; what the stand-ins stand for was not run on a board
 here (README "The board appliance")."""
 import hashlib
@@ -95,7 +96,9 @@ class Board:
         run = [sys.executable, "-m", "ugate_host.romfs", "--persist", self.partition] if self.partition else [
             MICROPYTHON]
         self.output = open(os.path.join(self.root, "console.txt"), "ab")
-        self.proc = subprocess.Popen(run + ["-c", "import boot\nimport main", "--config-dir", "ugate-data",
+        # A ROMFS board's firmware has its partition before boot.py runs.
+        code = ("import romfs_partition\n" if self.partition else "") + "import boot\nimport main"
+        self.proc = subprocess.Popen(run + ["-c", code, "--config-dir", "ugate-data",
                                             "--host", "127.0.0.1", "--port", str(self.port)], stdin=subprocess.PIPE,
                                      cwd=self.root, env=env, stdout=self.output, stderr=subprocess.STDOUT)
         return self
@@ -525,7 +528,8 @@ def test_an_update_a_board_cannot_run_is_refused_before_the_restart(make_board, 
                 put = board.request("PUT", "/api/ugate/update/files/{}?offset={}".format(path, at),
                                     content=data[at:at + 4096])
                 assert put.status_code == 200, put.text
-        sums = "".join("{}  {}\n".format(hashlib.sha256(data).hexdigest(), path) for path, data in sorted(files.items()))
+        sums = "".join("{}  {}\n".format(hashlib.sha256(data).hexdigest(), path)
+                       for path, data in sorted(files.items()))
         board.request("PUT", "/api/ugate/update/sums", content=sums.encode())
         answer = board.request("POST", "/api/ugate/update/commit")
         assert answer.status_code == 400
@@ -544,7 +548,8 @@ def test_an_update_a_board_cannot_run_is_refused_before_the_restart(make_board, 
 
     files = make_board().boot()
     files.get("/api/")
-    assert commit(files, {"romfs.img": image}, image=False) == "this board takes a tree of .mpy files, not a ROMFS image"
+    assert commit(files, {"romfs.img": image}, image=False) == (
+        "this board takes a tree of .mpy files, not a ROMFS image")
 
 
 def read_file(path):

@@ -9,15 +9,16 @@ The twin is MicroPython's unix port built for i686 from a checkout of
 MicroPython's source (git clone, then `make -C ports/unix submodules`; the
 build needs `gcc-i686-linux-gnu`), with tools/twin32/ as its variant: the
 standard variant's features, asyncio and the hardware stand-ins
-(tests/standins) frozen in as a board has them built in, and a ROMFS image
-read from a file into memory outside the heap, as a board maps its ROMFS
-partition. `build` makes two of it in build/twin32/: `plain/micropython`
+(tests/standins) frozen in as a board has them built in, and a ROMFS
+partition, a file mapped outside the heap as a board maps its partition
+(tools/twin32/romfs-file.patch; tests/standins/romfs_partition.py makes it
+the block device a board's is). `build` makes two of it in build/twin32/: `plain/micropython`
 and `frozen/micropython`, the second with ugate frozen in as
 firmware/manifest.py freezes it into a board's firmware.
 
 A run boots the board as `make deploy` lays it out (boot.py, main.py,
 board.json and the config in a flash root; the code as `.mpy` files, as
-the ROMFS image, or frozen), joined to the stand-ins' Wi-Fi, with a serial
+the ROMFS image in a partition, or frozen), joined to the stand-ins' Wi-Fi, with a serial
 port (a pty), an MQTT broker (Mosquitto) for a configured MQTT forwarder,
 and the heap the board leaves the gateway (`heap_budget` free when the
 interpreter starts). Then each of the clients the config lets in at once
@@ -28,8 +29,13 @@ text, as tools/heap_cost.py holds), an event POSTed with a body of nearly
 port. The run passes when every request was answered with success, the
 gateway still serves, holds the 20 states and logged no MemoryError.
 
+With `--update` each entry's board then takes an over-the-air update (the
+tree's ugate-update.bin, sent as `ugate ota` sends it: the tree, or the
+ROMFS image where the board runs from ROMFS), booting again each time it
+resets: its trial boot must come up and keep it.
+
 The table says, for each entry and way to install: whether it passed at
-`heap_budget` (`RUNS` runs in a row), and with `--least` the least heap
+`heap_budget` (`RUNS` runs in a row), how the update went, and with `--least` the least heap
 (free at start, found by halving to `LEAST_STEP`) at which it passed
 `RUNS` runs in a row, so `left` is what the board has to spare. `--record`
 writes the least heap of each entry, installed as it says, into its board
@@ -39,6 +45,7 @@ package registry the build machines reach (README "Board matrix").
 """
 import argparse
 import functools
+import io
 import json
 import os
 import shutil
@@ -61,6 +68,7 @@ import heap_cost  # noqa: E402  (tools/heap_cost.py: the attributes it holds)
 from mosquitto import Broker  # noqa: E402  (tools/mosquitto.py)
 from ports import free_port  # noqa: E402  (tools/ports.py)
 from ugate.hub.tokens import TokenStore  # noqa: E402
+from ugate_host import ota, update_bundle  # noqa: E402
 
 TWIN_VARIANT = os.path.join(TOOLS, "twin32")
 TWIN_BUILD = os.path.join(REPO, "build", "twin32")
@@ -76,6 +84,8 @@ LEAST_STEP = 1024
 WIFI = {"ssid": "home", "password": "secret123", "networks": [["home", -50]], "rssi": -61}
 #: An event's body, short of the limit by this much for its JSON around it.
 EVENT_SLACK = 64
+#: The ROMFS partition of a board that runs from one (the image, then erased flash).
+PARTITION_BYTES = 512 * 1024
 
 
 def twin(install):
@@ -163,10 +173,18 @@ class LiveBoard:
             json.dump({"wifi": WIFI}, f)
         path = [self.root, ".frozen"] + {"files": [os.path.join(self.root, "lib")],
                                          "romfs": ["/rom", "/rom/lib"], "frozen": []}[install]
-        self.env = dict(os.environ, UGATE_STANDIN=self.settings, UGATE_BOARD="1", MICROPYPATH=":".join(path),
-                        MICROPY_ROMFS=os.path.join(tree, build.ROMFS_IMAGE))
+        self.env = dict(os.environ, UGATE_STANDIN=self.settings, UGATE_BOARD="1", MICROPYPATH=":".join(path))
+        self.code = "import boot\nimport main"
+        if install == "romfs":  # the partition, a file the twin maps; the firmware has it before boot.py
+            with open(os.path.join(tree, build.ROMFS_IMAGE), "rb") as f:
+                image = f.read()
+            self.env["MICROPY_ROMFS"] = self.root + ".rom"
+            with open(self.env["MICROPY_ROMFS"], "wb") as f:
+                f.write(image + b"\xff" * (PARTITION_BYTES - len(image)))
+            self.code = "import romfs_partition\n" + self.code
         self.exe, self.heapsize, self.proc = twin(install), heapsize, None
         self.http_port = free_port()
+        self.bundle = os.path.join(tree, update_bundle.FILE_NAME)
 
     def _write(self, name, obj):
         with open(os.path.join(self.data, name), "w") as f:
@@ -184,7 +202,7 @@ class LiveBoard:
         if self.broker and not self.broker.proc:
             self.broker.start()
         self.proc = subprocess.Popen(
-            [self.exe, "-X", "heapsize={}".format(self.heapsize), "-c", "import boot\nimport main",
+            [self.exe, "-X", "heapsize={}".format(self.heapsize), "-c", self.code,
              "--config-dir", "ugate-data", "--host", "127.0.0.1", "--port", str(self.http_port)],
             cwd=self.root, env=self.env, stdin=subprocess.PIPE,
             stdout=open(os.path.join(self.root, "console.txt"), "ab"), stderr=subprocess.STDOUT)
@@ -238,6 +256,29 @@ class LiveBoard:
             failures.append("MemoryError: " + self.console()[-300:])
         return failures
 
+    def update(self):
+        """Send the tree's update bundle as `ugate ota` does, booting the
+        board again each time it resets; how it went ("kept", "rolled back"
+        or what failed, and the first MemoryError the board printed)."""
+        said, outcome = io.StringIO(), []
+
+        def send():
+            try:
+                kept = ota.run("127.0.0.1:{}".format(self.http_port), None, self.token, timeout=180, out=said,
+                               bundle=self.bundle) == 0
+                outcome.append("kept" if kept else "rolled back")
+            except (ota.OtaError, OSError) as exc:
+                outcome.append("failed: {}".format(exc))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        while sender.is_alive():
+            if self.proc.poll() is not None:  # the board reset
+                self.boot()
+            time.sleep(0.1)
+        memory = [line for line in self.console().splitlines() if "MemoryError" in line]
+        return outcome[0] + ("; " + memory[0] if memory else "")
+
     def close(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
@@ -248,6 +289,8 @@ class LiveBoard:
             self.broker.stop()
         self.port.close()
         shutil.rmtree(self.root, ignore_errors=True)
+        if "MICROPY_ROMFS" in self.env:
+            os.remove(self.env["MICROPY_ROMFS"])
 
 
 def board_limits():
@@ -276,6 +319,17 @@ def failures(tree, entry, install, free):
     return []
 
 
+def updated(tree, entry, install, free):
+    """How an update went on a board with `free` bytes of heap at start,
+    after it served the clients."""
+    board = LiveBoard(tree, entry, install, heapsize_for(twin(install), free))
+    try:
+        failed = board.serve()
+        return "did not serve: " + failed[0] if failed else board.update()
+    finally:
+        board.close()
+
+
 def least(tree, entry, install, budget):
     """The least heap free at start (to LEAST_STEP) that served RUNS runs,
     halving between a heap that failed and one that served."""
@@ -288,11 +342,12 @@ def least(tree, entry, install, budget):
     return hi
 
 
-def rows(boards, installs, find_least, record):
+def rows(boards, installs, find_least, record, update=False):
     """(board, its name, fits entry, install, failures at heap_budget, the
-    least heap or None) for every entry of the boards' `fits`, installed as
-    each of `installs` says (None: as the entry says). With `record`, each
-    entry's `live` in its board file is measured again."""
+    least heap or None, how an update went or None) for every entry of the
+    boards' `fits`, installed as each of `installs` says (None: as the entry
+    says). With `record`, each entry's `live` in its board file is measured
+    again."""
     out = []
     with tempfile.TemporaryDirectory() as workdir:
         for board in boards:
@@ -307,7 +362,8 @@ def rows(boards, installs, find_least, record):
                         entry["live"] = {"least": found,
                                          "static": heap_cost.static_heap(board, entry, tree, workdir)}
                     out.append((board, spec["name"], entry, install,
-                                failures(tree, entry, install, spec["heap_budget"]), found))
+                                failures(tree, entry, install, spec["heap_budget"]), found,
+                                updated(tree, entry, install, spec["heap_budget"]) if update else None))
                     print(table(out[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
             if record:
                 write_board(board, spec)
@@ -333,17 +389,18 @@ def write_board(board, spec):
 
 
 def table(rows):
-    lines = ["| board | configuration | install | at heap_budget | least heap that served | heap_budget | left |",
-             "|---|---|---|---|---:|---:|---:|"]
-    for board, name, entry, install, failed, found in rows:
+    lines = ["| board | configuration | install | at heap_budget | update at heap_budget | least heap that served "
+             "| heap_budget | left |",
+             "|---|---|---|---|---|---:|---:|---:|"]
+    for board, name, entry, install, failed, found, update in rows:
         budget = build.load_board(board)["heap_budget"]
         mark = " (promised)" if install == entry["install"] and heap_cost.promised(entry) else ""
         verdict = "served, {} runs of {}".format(RUNS, RUNS) if not failed else "failed: " + failed[0][:80]
         least_kb = "{:.1f} KB".format(found / 1024) if found else "–"
         left = "{:.1f} KB".format((budget - found) / 1024) if found else "–"
-        lines.append("| {} (`{}`) | {} | {}{} | {} | {} | {:.1f} KB | {} |".format(
-            name, board, entry["what"], install, mark, verdict.replace("|", "/").replace("\n", " "), least_kb,
-            budget / 1024, left))
+        lines.append("| {} (`{}`) | {} | {}{} | {} | {} | {} | {:.1f} KB | {} |".format(
+            name, board, entry["what"], install, mark, verdict.replace("|", "/").replace("\n", " "),
+            (update or "–")[:80].replace("|", "/").replace("\n", " "), least_kb, budget / 1024, left))
     return "\n".join(lines)
 
 
@@ -358,6 +415,8 @@ def main(argv=None):
     p.add_argument("--install", action="append", choices=sorted(TWINS),
                    help="a way to install (again for more; default: as each entry says)")
     p.add_argument("--least", action="store_true", help="also find the least heap each one serves with")
+    p.add_argument("--update", action="store_true", help="also send each one an over-the-air update after it "
+                   "served, at heap_budget")
     p.add_argument("--record", action="store_true", help="measure each entry's `live` again (installed as "
                    "it says) and write it into its board file, for tests/test_memory_budget.py")
     opts = p.parse_args(argv)
@@ -368,7 +427,7 @@ def main(argv=None):
     if missing:
         raise SystemExit("error: no twin {} (python tools/board_live.py build --source MICROPYTHON)".format(
             missing[0]))
-    print(table(rows(opts.board or build.boards(), opts.install, opts.least, opts.record)))
+    print(table(rows(opts.board or build.boards(), opts.install, opts.least, opts.record, opts.update)))
     return 0
 
 

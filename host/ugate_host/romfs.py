@@ -9,47 +9,35 @@ mapped here (mmap) and its address handed to MicroPython, which wraps it in
 boot). `.mpy` files imported from /rom execute in place: their bytecode and
 strings stay in the mapping, off the heap.
 
-The mapping is the board's partition: `vfs.rom_ioctl` (which this unix port
-lacks) gives its block device, which board_rom writes an update's image
-with. With --persist those writes land in IMAGE, the partition of a board
-the tests reset and boot again; without it the image is mapped
-copy-on-write (`ugate run --romfs` leaves a build's romfs.img as built).
+The mapping is the board's partition, which `vfs.rom_ioctl(2, 0)` gives
+(tests/standins/romfs_partition.py makes it the block device a board's is,
+which board_rom writes an update's image into). With --persist what is
+written lands in IMAGE, the partition of a board the tests reset and boot
+again; without it the image is mapped copy-on-write (`ugate run --romfs`
+leaves a build's romfs.img as built).
 """
 import ctypes
 import mmap
 import sys
 
-#: What a board's firmware has and does before boot.py: the ROMFS
-#: partition's block device behind vfs.rom_ioctl (as rp2.Flash and
-#: esp32.Partition: 4 KB blocks, writeblocks(n, buf) erases and writes),
-#: the partition mounted at /rom when it holds an image, and /rom and
-#: /rom/lib on sys.path.
+#: What a board's firmware does before boot.py: mount the ROMFS partition
+#: (when it holds an image) at /rom, with /rom and /rom/lib on sys.path;
+#: and vfs.rom_ioctl, which this unix port lacks, as the unix port built
+#: with it has it: the partition's memory.
 BOOT = """import sys, uctypes, vfs
-class _Flash:
-    def __init__(self, memory):
-        self.memory = memory
-    def ioctl(self, op, arg):
-        return len(self.memory) // 4096 if op == 4 else 4096 if op == 5 else 0
-    def readblocks(self, n, buf, offset=0):
-        at = n * 4096 + offset
-        buf[:] = self.memory[at:at + len(buf)]
-    def writeblocks(self, n, buf, offset=0):
-        at = n * 4096 + offset
-        self.memory[at:at + len(buf)] = buf
 class _Vfs:
-    def __init__(self, real, flash):
-        self.real, self.flash = real, flash
+    def __init__(self, real, memory):
+        self.real, self.memory = real, memory
     def __getattr__(self, name):
         return getattr(self.real, name)
     def rom_ioctl(self, op, *args):
-        return 1 if op == 1 else self.flash if op == 2 and args[0] == 0 else -22
-    def VfsRom(self, memory):
-        return self.real.VfsRom(self.flash.memory if memory is self.flash else memory)
-sys.modules["vfs"] = _Vfs(vfs, _Flash(uctypes.bytearray_at({address}, {size})))
-if uctypes.bytes_at({address}, 3) == b"\\xd2\\xcd\\x31":
-    vfs.mount(vfs.VfsRom(uctypes.bytearray_at({address}, {size})), "/rom")
+        return 1 if op == 1 else self.memory if op == 2 and args[0] == 0 else -22
+_rom = uctypes.bytearray_at({address}, {size})
+sys.modules["vfs"] = _Vfs(vfs, _rom)
+if _rom[:3] == b"\\xd2\\xcd\\x31":
+    vfs.mount(vfs.VfsRom(_rom), "/rom")
 sys.path[:0] = ["/rom", "/rom/lib"]
-del sys, uctypes, vfs, _Flash, _Vfs
+del sys, uctypes, vfs, _Vfs, _rom
 """
 
 
