@@ -173,6 +173,37 @@ def test_freeze_manifest_names_existing_files(board_tree):
         f[:-len(".mpy")] + ".py" for f in files(board_tree) if "/" not in f and f.endswith(".mpy")}
 
 
+@pytest.mark.parametrize("port, board, define", [
+    ("esp32", "ESP32_GENERIC_S3", "#define MICROPY_VFS_ROM (1)"),
+    ("rp2", "RPI_PICO_W", "#define MICROPY_HW_ROMFS_BYTES (320 * 1024)"),
+])
+def test_romfs_board_recipe_adds_a_romfs_partition_to_a_board(tmp_path, port, board, define):
+    """firmware/romfs_board.sh (firmware/Dockerfile's INSTALL=romfs) on a
+    port's board directory as MicroPython's checkout has it: a board of
+    its own, the same plus ROMFS and its partition. (The firmware is not
+    built here: README "Firmware recipes".)"""
+    port_dir = tmp_path / "ports" / port
+    (port_dir / "boards" / board).mkdir(parents=True)
+    (port_dir / "boards" / board / "mpconfigboard.h").write_text('#define MICROPY_HW_BOARD_NAME "x"\n')
+    (port_dir / "boards" / board / "mpconfigboard.cmake").write_text("set(IDF_TARGET esp32s3)\n")
+    kb = 512 if port == "esp32" else 320
+    subprocess.run(["sh", os.path.join(ROOT, "firmware", "romfs_board.sh"), str(port_dir), board, str(kb)],
+                   check=True)
+    made = port_dir / "boards" / "UGATE_ROMFS"
+    assert (made / "mpconfigboard.h").read_text() == '#define MICROPY_HW_BOARD_NAME "x"\n' + define + "\n"
+    assert (port_dir / "boards" / board / "mpconfigboard.h").read_text().count("\n") == 1  # BOARD as it was
+    if port == "esp32":
+        rows = [[c.strip() for c in line.split(",")[:5]]
+                for line in (made / "partitions-romfs.csv").read_text().splitlines()]
+        assert rows[-1] == ["romfs", "data", "0x8f", "0x200000", str(512 * 1024)]
+        factory = rows[-2]
+        assert int(factory[3], 16) + int(factory[4], 16) <= 0x200000  # the app ends before ROMFS begins
+        assert (made / "sdkconfig.romfs").read_text() == 'CONFIG_PARTITION_TABLE_CUSTOM_FILENAME="{}"\n'.format(
+            made / "partitions-romfs.csv")
+        assert (made / "mpconfigboard.cmake").read_text().endswith(
+            "list(APPEND SDKCONFIG_DEFAULTS {})\n".format(made / "sdkconfig.romfs"))
+
+
 # flash (offline: no board here)
 
 def esp_image(chip_id):
@@ -319,7 +350,8 @@ def test_deploy_to_a_romfs_partition_writes_the_image_and_no_library(tmp_path, b
     argv = deploy.commands("/dev/ttyUSB0", board_tree, str(staging), romfs=True)
     assert argv[1:] == ["connect", "/dev/ttyUSB0", "romfs", "deploy", os.path.join(board_tree, "romfs.img"),
                         "+", "cp", "-r"] + [os.path.join(board_tree, n) for n in (
-                            "main.py", "boot.py", "board.json", "board_boot.mpy", "board_rom.mpy")] + [":.", "+", "reset"]
+                            "main.py", "boot.py", "board.json", "board_boot.mpy", "board_rom.mpy")] + [
+                            ":.", "+", "reset"]
 
 
 def test_deploy_romfs_refuses_a_board_without_a_romfs_partition(tmp_path, board_tree):
