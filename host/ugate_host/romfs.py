@@ -9,35 +9,26 @@ mapped here (mmap) and its address handed to MicroPython, which wraps it in
 boot). `.mpy` files imported from /rom execute in place: their bytecode and
 strings stay in the mapping, off the heap.
 
-The mapping is the board's partition, which `vfs.rom_ioctl(2, 0)` gives
-(tests/standins/romfs_partition.py makes it the block device a board's is,
-which board_rom writes an update's image into). With --persist what is
-written lands in IMAGE, the partition of a board the tests reset and boot
-again; without it the image is mapped copy-on-write (`ugate run --romfs`
-leaves a build's romfs.img as built).
+The mapping is the board's partition; UGATE_ROM says where it is
+("address:size") to tests/standins/romfs_partition.py, which makes it the
+block device a board's `vfs.rom_ioctl(2, 0)` gives (this unix port has no
+rom_ioctl) and board_rom writes an update's image into. With --persist what
+is written lands in IMAGE, the partition of a board the tests reset and
+boot again; without it the image is mapped copy-on-write (`ugate run
+--romfs` leaves a build's romfs.img as built).
 """
 import ctypes
 import mmap
+import os
 import sys
 
 #: What a board's firmware does before boot.py: mount the ROMFS partition
-#: (when it holds an image) at /rom, with /rom and /rom/lib on sys.path;
-#: and vfs.rom_ioctl, which this unix port lacks, as the unix port built
-#: with it has it: the partition's memory.
+#: (when it holds an image) at /rom, with /rom and /rom/lib on sys.path.
 BOOT = """import sys, uctypes, vfs
-class _Vfs:
-    def __init__(self, real, memory):
-        self.real, self.memory = real, memory
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-    def rom_ioctl(self, op, *args):
-        return 1 if op == 1 else self.memory if op == 2 and args[0] == 0 else -22
-_rom = uctypes.bytearray_at({address}, {size})
-sys.modules["vfs"] = _Vfs(vfs, _rom)
-if _rom[:3] == b"\\xd2\\xcd\\x31":
-    vfs.mount(vfs.VfsRom(_rom), "/rom")
+if uctypes.bytes_at({address}, 3) == b"\\xd2\\xcd\\x31":
+    vfs.mount(vfs.VfsRom(uctypes.bytearray_at({address}, {size})), "/rom")
 sys.path[:0] = ["/rom", "/rom/lib"]
-del sys, uctypes, vfs, _Vfs, _rom
+del sys, uctypes, vfs
 """
 
 
@@ -52,6 +43,7 @@ def run(image, argv, persist=False):
         # writable buffer to give its address).
         rom = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_WRITE if persist else mmap.ACCESS_COPY)
     address = ctypes.addressof(ctypes.c_char.from_buffer(rom))
+    os.environ["UGATE_ROM"] = "{}:{}".format(address, len(rom))
     argv = list(argv)
     code = argv.index("-c") + 1
     argv[code] = BOOT.format(address=address, size=len(rom)) + argv[code]
