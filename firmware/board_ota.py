@@ -151,7 +151,7 @@ def commit(slot):
                           if takes_image() else "this board takes a tree of .mpy files, not a ROMFS image")
     if image:
         import board_rom
-        wrong = board_rom.check(slot + "/" + IMAGE)
+        wrong = board_rom.check(slot + "/" + IMAGE, board_boot.load())
         if wrong:
             raise UpdateError(wrong)
     board_boot.try_update(slot)

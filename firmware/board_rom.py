@@ -58,11 +58,12 @@ def held(dev):
     return image_size(head)
 
 
-def check(path):
+def check(path, record):
     """The image in the file `path` as written to flash: it must be a ROMFS
     image that fills the file and fits the partition, and the flash must
-    have room to keep the partition's image for a roll back. Returns an
-    error message, or None."""
+    have room to keep the partition's image for a roll back (unless it is
+    kept already: `record` is the boot record). Returns an error message,
+    or None."""
     dev = partition()
     if dev is None:
         return "this board's MicroPython has no ROMFS partition"
@@ -75,10 +76,18 @@ def check(path):
         return "the image has {} bytes; the ROMFS partition holds {}".format(size, capacity(dev))
     stat = os.statvfs(".")  # the flash root's filesystem
     free = stat[1] * stat[4]
-    if held(dev) > free:
+    if record["rom"] and not _exists(record["rom"] + "/" + IMAGE) and held(dev) > free:
         return "keeping the running image for a roll back needs {} KB of flash; {} KB are free".format(
             held(dev) // 1024, free // 1024)
     return None
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
 
 
 def keep(dev, path):
@@ -121,15 +130,12 @@ def switch(record, slot, save):
     written, so a boot cut short writes it again from the file."""
     dev = partition()
     kept = record["rom"]
-    if kept:
+    if kept and not _exists(kept + "/" + IMAGE):
         try:
-            os.stat(kept + "/" + IMAGE)
+            os.mkdir(kept)
         except OSError:
-            try:
-                os.mkdir(kept)
-            except OSError:
-                pass  # there already
-            keep(dev, kept + "/" + IMAGE)
+            pass  # there already
+        keep(dev, kept + "/" + IMAGE)
     record["rom"] = None
     save(record)
     write(dev, slot + "/" + IMAGE)
