@@ -88,11 +88,22 @@ def start():
     slot = running(record)
     if _holds_image(slot):
         if record["rom"] != slot:
-            import board_rom
-            board_rom.switch(record, slot, save)
+            _write_image(record, slot)
     elif slot != DEPLOYED:  # on sys.path already
         sys.path.insert(1, _root() + "/" + slot)
     return record
+
+
+def _write_image(record, slot):
+    import board_rom
+    try:
+        board_rom.switch(record, slot, save)
+    except OSError as exc:
+        print("ota: writing the image of {} failed: {!r}".format(slot, exc))
+        if record["trial"]:  # the next boot goes back to the code before it
+            import machine
+            machine.reset()
+        raise
 
 
 def _holds_image(slot):

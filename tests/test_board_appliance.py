@@ -513,6 +513,26 @@ def test_a_board_that_runs_from_romfs_is_updated_by_an_image_kept_or_rolled_back
     assert board.get("/api/ugate/owner/gateway").json()["version"] == MARKED
 
 
+def test_an_image_the_trial_boot_cannot_write_is_rolled_back(make_board, board_tree, tmp_path):
+    """The trial boot keeps the partition's image as a file before it
+    writes the new one: where that fails (here a file stands where the
+    deployed slot's directory would be), it writes nothing, and the board
+    goes back to the code it had."""
+    board = make_board(install="romfs").boot()
+    sent = ota(board, "--bundle", bundle(board_tree, tmp_path, "good"), "--no-wait")
+    assert sent.returncode == 0, sent.stderr
+    board.wait_reset()
+    with open(os.path.join(board.root, "lib"), "w") as f:
+        f.write("in the way")
+    board.boot().wait_reset()
+    assert "ota: writing the image of lib.a failed" in board.console()
+    assert board.partition_holds(os.path.join(board_tree, build.ROMFS_IMAGE))  # untouched
+    board.boot()
+    status = board.get("/api/ugate/board").json()
+    assert (status["slot"], status["on_trial"], status["rolled_back"]) == ("lib", False, "lib.a")
+    assert board.get("/api/ugate/owner/gateway").json()["version"] == VERSION
+
+
 def test_an_update_a_board_cannot_run_is_refused_before_the_restart(make_board, board_tree, tmp_path):
     """A ROMFS board takes its image alone, one that fits its partition; a
     board that runs from files takes a tree, not an image."""
