@@ -30,6 +30,8 @@ RECORD = DATA + "/boot.json"
 TRIAL_WATCHDOG_S = 60
 DEPLOYED = "lib"
 UPDATE_SLOTS = ("lib.a", "lib.b")
+#: A slot's ROMFS image, on a board that runs from its ROMFS partition.
+IMAGE = "romfs.img"
 MAX_FAILED_BOOTS = 3
 
 
@@ -86,7 +88,7 @@ def start():
         import machine
         machine.WDT(timeout=trial_watchdog_s() * 1000)
     slot = running(record)
-    if _holds_image(slot):
+    if holds_image(slot):
         if record["rom"] != slot:
             _write_image(record, slot)
     elif slot != DEPLOYED:  # on sys.path already
@@ -97,7 +99,7 @@ def start():
 def _write_image(record, slot):
     import board_rom
     try:
-        board_rom.switch(record, slot, save)
+        board_rom.switch(record, slot)
     except OSError as exc:
         print("ota: writing the image of {} failed: {!r}".format(slot, exc))
         if record["trial"]:  # the next boot goes back to the code before it
@@ -106,9 +108,9 @@ def _write_image(record, slot):
         raise
 
 
-def _holds_image(slot):
+def holds_image(slot):
     try:
-        os.stat(slot + "/romfs.img")
+        os.stat(slot + "/" + IMAGE)
         return True
     except OSError:
         return False
@@ -136,7 +138,7 @@ def confirm():
         before = record["slot"]
         record["slot"], record["trial"], record["trial_booted"] = record["trial"], None, False
         try:  # the image kept for a roll back (board_rom), which is no longer one
-            os.remove(before + "/romfs.img")
+            os.remove(before + "/" + IMAGE)
         except OSError:
             pass
     record["failed_boots"] = 0

@@ -10,7 +10,7 @@ import hashlib
 import os
 
 import board_boot
-from ugate.base import compat, log
+from ugate.base import compat, log, store
 from ugate.http.responses import json_error, json_message, json_response
 
 _log = log.get("board")
@@ -25,8 +25,8 @@ PIECE = 4096
 SUMS = ".sums"
 #: What a path in the tree may be: a module under lib/, nothing else.
 PATH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_./"
-#: The one file of an update that is a ROMFS image (board_rom.IMAGE).
-IMAGE = "romfs.img"
+#: The one file of an update that is a ROMFS image.
+IMAGE = board_boot.IMAGE
 
 
 class UpdateError(ValueError):
@@ -160,11 +160,7 @@ def commit(slot):
 def takes_image():
     """Whether the board runs ugate from an image in its ROMFS partition
     (mounted at /rom), which an update then replaces."""
-    try:
-        os.stat("/rom/ugate")
-        return True
-    except OSError:
-        return False
+    return store.exists("/rom/ugate")
 
 
 def handle(request, step):

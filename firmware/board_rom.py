@@ -13,6 +13,7 @@ of reach of an update; loaded only when an update begins or a boot writes
 the partition."""
 import os
 
+import board_boot
 import vfs
 
 try:
@@ -20,7 +21,7 @@ try:
 except ImportError:  # a MicroPython built without ROMFS
     rom_ioctl = None
 
-IMAGE = "romfs.img"
+IMAGE = board_boot.IMAGE
 #: How a ROMFS image begins (the record kind of a ROMFS filesystem).
 HEADER = b"\xd2\xcd\x31"
 MOUNT = "/rom"
@@ -75,19 +76,11 @@ def check(path, record):
     if size > capacity(dev):
         return "the image has {} bytes; the ROMFS partition holds {}".format(size, capacity(dev))
     stat = os.statvfs(".")  # the flash root's filesystem
-    free = stat[1] * stat[4]
-    if record["rom"] and not _exists(record["rom"] + "/" + IMAGE) and held(dev) > free:
+    free, running = stat[1] * stat[4], held(dev)
+    if record["rom"] and not board_boot.holds_image(record["rom"]) and running > free:
         return "keeping the running image for a roll back needs {} KB of flash; {} KB are free".format(
-            held(dev) // 1024, free // 1024)
+            running // 1024, free // 1024)
     return None
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
 
 
 def keep(dev, path):
@@ -123,21 +116,21 @@ def write(dev, path):
     vfs.mount(vfs.VfsRom(dev), MOUNT)
 
 
-def switch(record, slot, save):
+def switch(record, slot):
     """Make the partition hold `slot`'s image: keep the one it holds as its
-    slot's file first (unless that file is there), then write. `save`
-    writes the boot record: "rom" is None while the partition is being
-    written, so a boot cut short writes it again from the file."""
+    slot's file first (unless that file is there), then write. The boot
+    record's "rom" is None while the partition is being written, so a boot
+    cut short writes it again from the file."""
     dev = partition()
     kept = record["rom"]
-    if kept and not _exists(kept + "/" + IMAGE):
+    if kept and not board_boot.holds_image(kept):
         try:
             os.mkdir(kept)
         except OSError:
             pass  # there already
         keep(dev, kept + "/" + IMAGE)
     record["rom"] = None
-    save(record)
+    board_boot.save(record)
     write(dev, slot + "/" + IMAGE)
     record["rom"] = slot
-    save(record)
+    board_boot.save(record)

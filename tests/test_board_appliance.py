@@ -27,17 +27,13 @@ import deploy  # tools/deploy.py
 from conftest import MICROPYTHON, MPY_CROSS, ROOT, UGATE, free_port, run_interpreter, wait_for
 from ugate import VERSION
 from ugate.hub.tokens import TokenStore
-from ugate_host import update_bundle
+from ugate_host import romfs, update_bundle
 
 STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standins")
 WIFI = {"ssid": "home", "password": "secret123", "networks": [["home", -50], ["shed", -80]], "rssi": -61}
 #: A board config that keeps the tests short: the boot is confirmed after 1 s.
 FAST = {"log_level": "info", "board": {"update_confirm_after": 1, "watchdog_timeout": 5,
                                        "ntp_servers": ["time.example"]}}
-
-
-#: The ROMFS partition of a board that runs from one (install="romfs").
-PARTITION_BYTES = 512 * 1024
 
 
 class Board:
@@ -47,18 +43,15 @@ class Board:
     image in a ROMFS partition of `partition_bytes`, the file `<root>.rom`)."""
 
     def __init__(self, tree, root, config=FAST, wifi=True, settings=None, install="files",
-                 partition_bytes=PARTITION_BYTES):
+                 partition_bytes=romfs.PARTITION_BYTES):
         self.root = str(root)
         for name in deploy.flash_root(install):
             src = os.path.join(tree, name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(self.root, name))
         self.partition = None
         if install == "romfs":
-            with open(os.path.join(tree, build.ROMFS_IMAGE), "rb") as f:
-                image = f.read()
             self.partition = self.root + ".rom"
-            with open(self.partition, "wb") as f:
-                f.write(image + b"\xff" * (partition_bytes - len(image)))  # the rest as erased
+            romfs.write_partition(os.path.join(tree, build.ROMFS_IMAGE), self.partition, partition_bytes)
         self.data = os.path.join(self.root, "ugate-data")
         os.makedirs(self.data)
         self.write("config.json", config)

@@ -68,7 +68,7 @@ import heap_cost  # noqa: E402  (tools/heap_cost.py: the attributes it holds)
 from mosquitto import Broker  # noqa: E402  (tools/mosquitto.py)
 from ports import free_port  # noqa: E402  (tools/ports.py)
 from ugate.hub.tokens import TokenStore  # noqa: E402
-from ugate_host import ota, update_bundle  # noqa: E402
+from ugate_host import ota, romfs, update_bundle  # noqa: E402
 
 TWIN_VARIANT = os.path.join(TOOLS, "twin32")
 TWIN_BUILD = os.path.join(REPO, "build", "twin32")
@@ -84,8 +84,6 @@ LEAST_STEP = 1024
 WIFI = {"ssid": "home", "password": "secret123", "networks": [["home", -50]], "rssi": -61}
 #: An event's body, short of the limit by this much for its JSON around it.
 EVENT_SLACK = 64
-#: The ROMFS partition of a board that runs from one (the image, then erased flash).
-PARTITION_BYTES = 512 * 1024
 
 
 def twin(install):
@@ -176,11 +174,8 @@ class LiveBoard:
         self.env = dict(os.environ, UGATE_STANDIN=self.settings, UGATE_BOARD="1", MICROPYPATH=":".join(path))
         self.code = "import boot\nimport main"
         if install == "romfs":  # the partition, a file the twin maps; the firmware has it before boot.py
-            with open(os.path.join(tree, build.ROMFS_IMAGE), "rb") as f:
-                image = f.read()
             self.env["MICROPY_ROMFS"] = self.root + ".rom"
-            with open(self.env["MICROPY_ROMFS"], "wb") as f:
-                f.write(image + b"\xff" * (PARTITION_BYTES - len(image)))
+            romfs.write_partition(os.path.join(tree, build.ROMFS_IMAGE), self.env["MICROPY_ROMFS"])
             self.code = "import romfs_partition\n" + self.code
         self.exe, self.heapsize, self.proc = twin(install), heapsize, None
         self.http_port = free_port()

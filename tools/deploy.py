@@ -95,8 +95,8 @@ def flash_root(install):
     """What of the tree goes to the flash root, installed as `install` says:
     "files", "romfs" (lib/ goes to the ROMFS partition instead) or "frozen"
     (the firmware has the code)."""
-    return ["main.py", "boot.py", "board.json"] + ([] if install == "frozen" else ["board_boot.mpy", "board_rom.mpy"]) + (
-        ["lib"] if install == "files" else [])
+    modules = [] if install == "frozen" else [name[:-len(".py")] + ".mpy" for name in build.ROOT_MODULES]
+    return ["main.py", "boot.py", "board.json"] + modules + (["lib"] if install == "files" else [])
 
 
 def commands(port, tree, staging, frozen=False, resume=False, reset=True, romfs=False):

@@ -32,6 +32,19 @@ del sys, uctypes, vfs
 """
 
 
+#: The ROMFS partition of a board the tests and tools/board_live.py boot.
+PARTITION_BYTES = 512 * 1024
+
+
+def write_partition(image, path, size=PARTITION_BYTES):
+    """Write the file `path`: a ROMFS partition of `size` bytes that holds
+    the image in the file `image`, the rest as erased flash."""
+    with open(image, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(data + b"\xff" * (size - len(data)))
+
+
 def run(image, argv, persist=False):
     """Run the unix port with `argv` (its options, then "-c", CODE, ARGS)
     and `image` as its ROMFS partition; returns its exit status."""
