@@ -97,9 +97,24 @@ def start():
 
 
 def _write_image(record, slot):
+    """Make the ROMFS partition hold `slot`'s image: keep the one it holds as
+    its slot's file first (unless that file is there), then write. "rom" is
+    None while the partition is being written, so a boot cut short writes it
+    again from the file."""
     import board_rom
     try:
-        board_rom.switch(record, slot)
+        dev, kept = board_rom.partition(), record["rom"]
+        if kept and not holds_image(kept):
+            try:
+                os.mkdir(kept)
+            except OSError:
+                pass  # there already
+            board_rom.keep(dev, kept + "/" + IMAGE)
+        record["rom"] = None
+        save(record)
+        board_rom.write(dev, slot + "/" + IMAGE)
+        record["rom"] = slot
+        save(record)
     except OSError as exc:
         print("ota: writing the image of {} failed: {!r}".format(slot, exc))
         if record["trial"]:  # the next boot goes back to the code before it

@@ -151,7 +151,8 @@ def commit(slot):
                           if takes_image() else "this board takes a tree of .mpy files, not a ROMFS image")
     if image:
         import board_rom
-        wrong = board_rom.check(slot + "/" + IMAGE, board_boot.load())
+        kept = board_boot.load()["rom"]  # the running image, which a roll back needs
+        wrong = board_rom.check(slot + "/" + IMAGE, kept is not None and not board_boot.holds_image(kept))
         if wrong:
             raise UpdateError(wrong)
     board_boot.try_update(slot)

@@ -3,8 +3,8 @@ image: an over-the-air update of such a board is a new image, which lands
 in an update slot as `romfs.img` (board_ota). boot.py (board_boot) writes
 it into the partition for the trial boot, after keeping the image the
 partition held as a file of the slot it belongs to; a roll back writes that
-one back. A slot's image is the file `<slot>/romfs.img`; the partition holds
-the image of the slot the boot record's "rom" names.
+one back. This module reads, checks, keeps and writes images; board_boot
+keeps the record of which slot's image the partition holds.
 
 The partition is the block device `vfs.rom_ioctl(2, 0)` gives (rp2.Flash,
 esp32.Partition): `writeblocks(n, buf)` erases a block and writes it, as
@@ -13,7 +13,6 @@ of reach of an update; loaded only when an update begins or a boot writes
 the partition."""
 import os
 
-import board_boot
 import vfs
 
 try:
@@ -21,7 +20,6 @@ try:
 except ImportError:  # a MicroPython built without ROMFS
     rom_ioctl = None
 
-IMAGE = board_boot.IMAGE
 #: How a ROMFS image begins (the record kind of a ROMFS filesystem).
 HEADER = b"\xd2\xcd\x31"
 MOUNT = "/rom"
@@ -59,12 +57,11 @@ def held(dev):
     return image_size(head)
 
 
-def check(path, record):
+def check(path, keeping):
     """The image in the file `path` as written to flash: it must be a ROMFS
-    image that fills the file and fits the partition, and the flash must
-    have room to keep the partition's image for a roll back (unless it is
-    kept already: `record` is the boot record). Returns an error message,
-    or None."""
+    image that fills the file and fits the partition, and with `keeping`
+    the flash must have room to keep the partition's image for a roll back.
+    Returns an error message, or None."""
     dev = partition()
     if dev is None:
         return "this board's MicroPython has no ROMFS partition"
@@ -72,12 +69,12 @@ def check(path, record):
     with open(path, "rb") as f:
         declared = image_size(f.read(12))
     if declared != size:
-        return "{} is not a ROMFS image of {} bytes".format(IMAGE, size)
+        return "{} is not a ROMFS image of {} bytes".format(path.rsplit("/", 1)[-1], size)
     if size > capacity(dev):
         return "the image has {} bytes; the ROMFS partition holds {}".format(size, capacity(dev))
     stat = os.statvfs(".")  # the flash root's filesystem
     free, running = stat[1] * stat[4], held(dev)
-    if record["rom"] and not board_boot.holds_image(record["rom"]) and running > free:
+    if keeping and running > free:
         return "keeping the running image for a roll back needs {} KB of flash; {} KB are free".format(
             running // 1024, free // 1024)
     return None
@@ -115,22 +112,3 @@ def write(dev, path):
             n += 1
     vfs.mount(vfs.VfsRom(dev), MOUNT)
 
-
-def switch(record, slot):
-    """Make the partition hold `slot`'s image: keep the one it holds as its
-    slot's file first (unless that file is there), then write. The boot
-    record's "rom" is None while the partition is being written, so a boot
-    cut short writes it again from the file."""
-    dev = partition()
-    kept = record["rom"]
-    if kept and not board_boot.holds_image(kept):
-        try:
-            os.mkdir(kept)
-        except OSError:
-            pass  # there already
-        keep(dev, kept + "/" + IMAGE)
-    record["rom"] = None
-    board_boot.save(record)
-    write(dev, slot + "/" + IMAGE)
-    record["rom"] = slot
-    board_boot.save(record)
